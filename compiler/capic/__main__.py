@@ -1,0 +1,3 @@
+from capic.cli import main
+
+main()

@@ -1,0 +1,389 @@
+"""Finding, reading, parsing (cached, in parallel when many) and resolving projects.
+
+A project is a directory with a ``capic.toml`` and any number of ``*.capi`` files below it.
+Loose files outside a project form one ad-hoc project. Spans in the IR use paths relative to
+the project root (posix), so the rule model and bundles do not depend on the working
+directory; :meth:`LoadResult.display_path` turns them back into paths for people.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from capic import __version__
+from capic.codes import code
+from capic.diagnostics import Diagnostic, Severity, Span
+from capic.model import ir
+from capic.resources import grammar_text
+
+CONFIG_NAME = "capic.toml"
+CACHE_DIR = ".capic_cache"
+#: Below this many files to parse, worker start-up costs more than it saves.
+PARALLEL_THRESHOLD = 48
+_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", CACHE_DIR, "__pycache__", "build", "dist"}
+
+
+@dataclass
+class LoadResult:
+    """What loading one project gives: the IR (None when it could not be built) and every
+    diagnostic found on the way."""
+
+    root: Path
+    config: ir.ProjectConfig
+    project: ir.Project | None
+    diagnostics: list[Diagnostic]
+    files: list[str] = field(default_factory=list)
+    #: When set, only these project-relative files were asked for (diagnostics elsewhere are
+    #: still computed, because names resolve across the whole project, but not reported).
+    focus: set[str] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.project is not None and not any(
+            d.severity >= Severity.ERROR for d in self.diagnostics
+        )
+
+    def display_path(self, rel: str) -> str:
+        absolute = self.root / rel
+        try:
+            shown = os.path.relpath(absolute)
+        except ValueError:
+            return str(absolute)
+        return str(absolute) if shown.startswith(".." + os.sep + "..") else shown
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    root: Path
+    config_path: Path | None
+    files: list[Path]
+    focus: set[Path] | None
+
+
+# ----------------------------------------------------------------------------- discovery
+
+
+def find_project_root(start: Path) -> Path | None:
+    for parent in [start, *start.parents]:
+        if (parent / CONFIG_NAME).is_file():
+            return parent
+    return None
+
+
+def _capi_files(root: Path) -> list[Path]:
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        out.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(".capi"))
+    return sorted(out)
+
+
+def discover(paths: Sequence[str | Path]) -> tuple[list[ProjectSpec], list[Diagnostic]]:
+    """Group the given paths into projects."""
+    problems: list[Diagnostic] = []
+    by_root: dict[Path, ProjectSpec] = {}
+    loose: list[Path] = []
+    for raw in paths:
+        p = Path(raw).resolve()
+        if p.is_dir():
+            root = p if (p / CONFIG_NAME).is_file() else find_project_root(p)
+            if root is None:
+                files = _capi_files(p)
+                if not files:
+                    problems.append(
+                        code("C002").diagnostic(
+                            f"{raw}: no capic.toml and no .capi files here", None, "pass a project directory"
+                        )
+                    )
+                loose.extend(files)
+                continue
+            spec = by_root.get(root)
+            if spec is None or spec.focus is not None:
+                by_root[root] = ProjectSpec(root, root / CONFIG_NAME, _capi_files(root), None)
+        elif p.is_file() or p.suffix == ".capi":
+            if not p.is_file():
+                problems.append(code("C002").diagnostic(f"{raw}: no such file", None, "check the path"))
+                continue
+            root = find_project_root(p.parent)
+            if root is None:
+                loose.append(p)
+                continue
+            spec = by_root.get(root)
+            if spec is None:
+                by_root[root] = ProjectSpec(root, root / CONFIG_NAME, _capi_files(root), {p})
+            elif spec.focus is not None:
+                spec.focus.add(p)
+        else:
+            problems.append(code("C002").diagnostic(f"{raw}: no such file or directory", None, "check the path"))
+    specs = [by_root[r] for r in sorted(by_root)]
+    if loose:
+        loose = sorted(set(loose))
+        common = Path(os.path.commonpath([str(f.parent) for f in loose]))
+        specs.append(ProjectSpec(common, None, loose, None))
+    return specs, problems
+
+
+# ----------------------------------------------------------------------------- config
+
+_PROJECT_KEYS = {"name", "default_environment", "default_country", "dob_order", "api_version", "secrets_dir"}
+
+
+def _key_span(text: str, rel: str, key: str) -> Span:
+    m = re.search(rf"^\s*{re.escape(key)}\s*=", text, re.MULTILINE) if key else None
+    if m is None:
+        return Span.point(rel, 1, 1)
+    line = text.count("\n", 0, m.start()) + 1
+    col = len(m.group(0)) - len(m.group(0).lstrip()) + 1
+    return Span(rel, line, col, line, col + len(key))
+
+
+def load_config(root: Path, config_path: Path | None) -> tuple[ir.ProjectConfig, list[Diagnostic]]:
+    if config_path is None:
+        return ir.ProjectConfig(name=root.name or "project"), []
+    rel = config_path.name
+    try:
+        text = config_path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        return ir.ProjectConfig(name=root.name), [
+            code("C001").diagnostic(f"cannot read {rel}: {exc}", Span.point(rel, 1, 1))
+        ]
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+), column (\d+)", str(exc))
+        span = Span.point(rel, int(m.group(1)), int(m.group(2))) if m else Span.point(rel, 1, 1)
+        return ir.ProjectConfig(name=root.name), [
+            code("C001").diagnostic(f"{rel} is not valid TOML: {exc}", span, "fix the TOML syntax")
+        ]
+    diags = _validate_config(data, text, rel)
+    project: dict[str, Any] = data.get("project", {}) if isinstance(data.get("project"), dict) else {}
+    lint = data.get("lint", {}) if isinstance(data.get("lint"), dict) else {}
+
+    def opt_str(key: str) -> str | None:
+        v = project.get(key)
+        return v if isinstance(v, str) else None
+
+    name = opt_str("name") or root.name
+    country = opt_str("default_country")
+    config = ir.ProjectConfig(
+        name=name,
+        default_environment=opt_str("default_environment"),
+        default_country=country.lower() if country else None,
+        dob_order=opt_str("dob_order") or "mdy",
+        api_version=opt_str("api_version") or "v25.0",
+        secrets_dir=opt_str("secrets_dir"),
+        lint=lint,
+        path=rel,
+    )
+    return config, diags
+
+
+def _validate_config(data: dict[str, Any], text: str, rel: str) -> list[Diagnostic]:
+    from capic.resources import load_schema
+
+    try:
+        schema = load_schema("config")
+    except FileNotFoundError:
+        schema = None
+    diags: list[Diagnostic] = []
+    if schema is not None:
+        import jsonschema
+
+        validator = jsonschema.Draft202012Validator(schema)
+        for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+            path = [str(p) for p in err.absolute_path]
+            key = path[-1] if path else ""
+            if err.validator == "additionalProperties":
+                extra = re.findall(r"'([^']+)'", err.message)
+                key = extra[0] if extra else key
+            where = ".".join(path) or "(top level)"
+            message = err.message
+            if err.validator == "enum" and isinstance(err.validator_value, list) and len(err.validator_value) > 8:
+                message = f"{err.instance!r} is not an allowed value"
+            diags.append(
+                code("C001").diagnostic(
+                    f"{rel}: {where}: {message}", _key_span(text, rel, key), "see `capic schema config`"
+                )
+            )
+        return diags
+    project = data.get("project")
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+        diags.append(
+            code("C001").diagnostic(
+                f"{rel} needs a [project] table with a name", Span.point(rel, 1, 1), '[project]\nname = "shop"'
+            )
+        )
+        return diags
+    for key in project:
+        if key not in _PROJECT_KEYS:
+            diags.append(
+                code("C001").diagnostic(
+                    f"{rel}: unknown key project.{key}", _key_span(text, rel, key), f"keys: {', '.join(sorted(_PROJECT_KEYS))}"
+                )
+            )
+    return diags
+
+
+# ----------------------------------------------------------------------------- parsing + cache
+
+
+def _grammar_fingerprint() -> str:
+    return hashlib.sha256(f"{__version__}\0{grammar_text()}".encode()).hexdigest()[:16]
+
+
+def _parse_one(args: tuple[str, str]) -> tuple[Any, list[Any]]:
+    """Worker: parse one file, return the cacheable (JSON-able) form."""
+    from capic.syntax import serialize
+    from capic.syntax.parser import parse_text
+
+    text, rel = args
+    tree, diags = parse_text(text, rel)
+    return (
+        serialize.dump(tree) if tree is not None else None,
+        [serialize.dump_diagnostic(d) for d in diags],
+    )
+
+
+class ParseCache:
+    """Content-addressed parse results under ``<root>/.capic_cache`` (safe to delete)."""
+
+    def __init__(self, root: Path, enabled: bool = True) -> None:
+        self.dir = root / CACHE_DIR / "parse"
+        self.enabled = enabled
+        self.fingerprint = _grammar_fingerprint() if enabled else ""
+
+    def key(self, rel: str, text: str) -> str:
+        h = hashlib.sha256(f"{self.fingerprint}\0{rel}\0".encode())
+        h.update(text.encode("utf-8"))
+        return h.hexdigest()
+
+    def get(self, key: str) -> Any | None:
+        if not self.enabled:
+            return None
+        try:
+            return orjson.loads((self.dir / key[:2] / key).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+
+    def put(self, key: str, value: Any) -> None:
+        if not self.enabled:
+            return
+        try:
+            target = self.dir / key[:2]
+            target.mkdir(parents=True, exist_ok=True)
+            marker = self.dir.parent / ".gitignore"
+            if not marker.exists():
+                marker.write_text("# created by capic: the parse cache, safe to delete\n*\n")
+            tmp = target / f".{key}.{os.getpid()}.tmp"
+            tmp.write_bytes(orjson.dumps(value))
+            os.replace(tmp, target / key)
+        except OSError:
+            # A read-only tree simply runs without a cache.
+            self.enabled = False
+
+
+def parse_files(
+    root: Path, files: list[Path], *, use_cache: bool = True, jobs: int | None = None
+) -> tuple[list[tuple[ir.SourceFile, Any]], list[Diagnostic]]:
+    """Read and parse files (relative paths for spans). Returns (source, AST or None) pairs."""
+    from capic.syntax import serialize
+
+    cache = ParseCache(root, enabled=use_cache)
+    diags: list[Diagnostic] = []
+    sources: list[tuple[ir.SourceFile, str, str]] = []
+    for path in files:
+        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+        try:
+            raw = path.read_bytes()
+            text = raw.decode("utf-8-sig")
+        except OSError as exc:
+            diags.append(code("C002").diagnostic(f"{rel}: cannot read: {exc.strerror}", Span.point(rel, 1, 1)))
+            continue
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            diags.append(
+                code("C002").diagnostic(
+                    f"{rel}: not valid UTF-8 (byte {exc.start})", Span.point(rel, line, 1), "save the file as UTF-8"
+                )
+            )
+            continue
+        digest = hashlib.sha256(raw).hexdigest()
+        sources.append((ir.SourceFile(rel, digest, text.count("\n") + 1, text), text, cache.key(rel, text)))
+
+    results: dict[str, Any] = {}
+    todo: list[tuple[str, tuple[str, str]]] = []
+    for src, text, key in sources:
+        hit = cache.get(key)
+        if hit is not None:
+            results[src.path] = hit
+        else:
+            todo.append((key, (text, src.path)))
+    if todo:
+        workers = jobs if jobs is not None else min(os.cpu_count() or 1, 8)
+        if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                parsed = list(pool.map(_parse_one, [a for _, a in todo], chunksize=16))
+        else:
+            parsed = [_parse_one(a) for _, a in todo]
+        for (key, (_, rel)), value in zip(todo, parsed, strict=True):
+            results[rel] = list(value)
+            cache.put(key, list(value))
+
+    out: list[tuple[ir.SourceFile, Any]] = []
+    for src, _, _ in sources:
+        tree_data, diag_data = results[src.path]
+        tree = serialize.load(tree_data) if tree_data is not None else None
+        diags.extend(serialize.load_diagnostic(d) for d in diag_data)
+        comments = tree.comments if tree is not None else ()
+        out.append((ir.SourceFile(src.path, src.sha256, src.lines, src.text, comments), tree))
+    return out, diags
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load_spec(spec: ProjectSpec, *, use_cache: bool = True, jobs: int | None = None) -> LoadResult:
+    from capic.model.resolve import resolve
+
+    config, diags = load_config(spec.root, spec.config_path)
+    parsed, parse_diags = parse_files(spec.root, spec.files, use_cache=use_cache and spec.config_path is not None, jobs=jobs)
+    diags.extend(parse_diags)
+    focus = (
+        {f.relative_to(spec.root).as_posix() for f in spec.focus} if spec.focus is not None else None
+    )
+    result = LoadResult(spec.root, config, None, diags, [s.path for s, _ in parsed], focus)
+    if any(tree is None for _, tree in parsed) or any(d.code == "C002" for d in parse_diags):
+        return result
+    trees = [tree for _, tree in parsed]
+    resolved, resolve_diags = resolve(trees)
+    diags.extend(resolve_diags)
+    result.project = ir.Project(
+        config=config,
+        root=str(spec.root),
+        files=tuple(s for s, _ in parsed),
+        **resolved,
+    )
+    if config.default_environment and config.default_environment not in resolved["environments"] and config.path:
+        text = (spec.root / config.path).read_text(encoding="utf-8")
+        diags.append(
+            code("R013").diagnostic(
+                f"default_environment {config.default_environment!r} is not declared",
+                _key_span(text, config.path, "default_environment"),
+                "declare it with environment NAME { ... }",
+            )
+        )
+    return result
+
+
+def load(paths: Sequence[str | Path], *, use_cache: bool = True, jobs: int | None = None) -> tuple[list[LoadResult], list[Diagnostic]]:
+    specs, problems = discover(paths)
+    return [load_spec(s, use_cache=use_cache, jobs=jobs) for s in specs], problems

@@ -1,0 +1,473 @@
+"""Source text -> AST, in one pass.
+
+The Lark LALR parser runs with the transformer embedded (no parse tree is built) and keeps all
+tokens so that every node's span is computed from its first and last token. Comments are
+collected by a lexer callback and attached to statements as they are reduced. The parser is
+built once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from lark import Lark, Token, Transformer, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from capic.diagnostics import Diagnostic, Span
+from capic.resources import grammar_text
+from capic.syntax import ast
+from capic.syntax.errors import SyntaxProblem, explain_unexpected
+
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+_ESCAPE_RE = re.compile(r"\\(u\{[0-9a-fA-F]{1,6}\}|u[0-9a-fA-F]{4}|.)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    text: str
+    span: Span
+
+
+@dataclass
+class _Context:
+    path: str
+    comments: list[ast.Comment] = field(default_factory=list)
+    unclaimed: deque[int] = field(default_factory=deque)
+
+
+def _decode_string(tok: Token, ctx: _Context) -> str:
+    body = tok.value[1:-1]
+    if "\\" not in body:
+        return body
+
+    def repl(m: re.Match[str]) -> str:
+        esc = m.group(1)
+        if esc in _ESCAPES:
+            return _ESCAPES[esc]
+        if esc.startswith("u{"):
+            code = int(esc[2:-1], 16)
+        elif esc.startswith("u") and len(esc) == 5:
+            code = int(esc[1:], 16)
+        else:
+            col = tok.column + 1 + m.start()
+            raise SyntaxProblem(
+                "S004",
+                f"unknown escape sequence '\\{esc}' in string",
+                Span(ctx.path, tok.line, col, tok.line, col + 1 + len(esc)),
+                'use \\" \\\\ \\n \\t \\r \\/ \\uXXXX or \\u{X...}',
+            )
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            col = tok.column + 1 + m.start()
+            raise SyntaxProblem(
+                "S004",
+                f"'\\{esc}' is not a valid Unicode scalar value",
+                Span(ctx.path, tok.line, col, tok.line, col + 1 + len(esc)),
+                "use a code point between 0 and 10FFFF outside the surrogate range",
+            )
+        return chr(code)
+
+    return _ESCAPE_RE.sub(repl, body)
+
+
+class _Builder(Transformer[Token, Any]):
+    """Embedded transformer: Lark calls it at each reduction."""
+
+    def __init__(self) -> None:
+        super().__init__(visit_tokens=False)
+        self.ctx = _Context("<string>")
+
+    # -------------------------------------------------------------- helpers
+    def _tok_span(self, tok: Token) -> Span:
+        return Span(self.ctx.path, tok.line, tok.column, tok.end_line, tok.end_column)  # type: ignore[arg-type]
+
+    def _span(self, children: list[Any]) -> Span:
+        first = next(c for c in children if c is not None)
+        last = next(c for c in reversed(children) if c is not None)
+        a = self._tok_span(first) if isinstance(first, Token) else first.span
+        b = self._tok_span(last) if isinstance(last, Token) else last.span
+        return Span(self.ctx.path, a.line, a.column, b.end_line, b.end_column)
+
+    def _claim(self, span: Span) -> tuple[ast.Comment, ...]:
+        """Comments that belong to a statement ending at ``span``: every unclaimed comment
+        before its end, plus a trailing comment on its last line."""
+        claimed: list[ast.Comment] = []
+        queue = self.ctx.unclaimed
+        comments = self.ctx.comments
+        while queue:
+            c = comments[queue[0]]
+            before_end = (c.span.line, c.span.column) < (span.end_line, span.end_column)
+            if before_end or c.span.line == span.end_line:
+                claimed.append(c)
+                queue.popleft()
+            else:
+                break
+        return tuple(claimed)
+
+    @staticmethod
+    def _nodes(children: list[Any]) -> list[Any]:
+        return [c for c in children if c is not None and not isinstance(c, Token)]
+
+    @staticmethod
+    def _tokens(children: list[Any], *types: str) -> list[Token]:
+        return [c for c in children if isinstance(c, Token) and c.type in types]
+
+    def __default__(self, data: Any, children: list[Any], meta: Any) -> Any:
+        # Inlined helper rules (_args, _items, ...) must stay trees for Lark to splice them.
+        if str(data).startswith("_"):
+            return Tree(data, children)
+        raise AssertionError(f"no builder for grammar rule {data!r}")
+
+    # -------------------------------------------------------------- literals
+    def string(self, c: list[Any]) -> ast.Literal:
+        return ast.Literal(_decode_string(c[0], self.ctx), self._tok_span(c[0]))
+
+    def number(self, c: list[Any]) -> ast.Literal:
+        text = c[0].value
+        value: int | float = float(text) if ("." in text or "e" in text or "E" in text) else int(text)
+        return ast.Literal(value, self._tok_span(c[0]))
+
+    def true(self, c: list[Any]) -> ast.Literal:
+        return ast.Literal(True, self._tok_span(c[0]))
+
+    def false(self, c: list[Any]) -> ast.Literal:
+        return ast.Literal(False, self._tok_span(c[0]))
+
+    def null(self, c: list[Any]) -> ast.Literal:
+        return ast.Literal(None, self._tok_span(c[0]))
+
+    def name(self, c: list[Any]) -> ast.Name:
+        return ast.Name(c[0].value, self._tok_span(c[0]))
+
+    def atom(self, c: list[Any]) -> Any:  # "(" expr ")"
+        return self._nodes(c)[0]
+
+    def list(self, c: list[Any]) -> ast.ListLit:
+        return ast.ListLit(tuple(self._nodes(c)), self._span(c))
+
+    def object(self, c: list[Any]) -> ast.ObjectLit:
+        return ast.ObjectLit(tuple(self._nodes(c)), self._span(c))
+
+    def entry(self, c: list[Any]) -> ast.Entry:
+        key, value = self._nodes(c)
+        return ast.Entry(key.text, key.span, value)
+
+    def key(self, c: list[Any]) -> _Key:
+        tok = c[0]
+        text = _decode_string(tok, self.ctx) if tok.type == "STRING" else tok.value
+        return _Key(text, self._tok_span(tok))
+
+    def call(self, c: list[Any]) -> ast.Call:
+        func = c[0]
+        return ast.Call(func.value, self._tok_span(func), tuple(self._nodes(c)), self._span(c))
+
+    def comprehension(self, c: list[Any]) -> ast.Comprehension:
+        var = self._tokens(c, "NAME")[0]
+        nodes = self._nodes(c)
+        cond = nodes[2] if len(nodes) > 2 else None
+        return ast.Comprehension(var.value, self._tok_span(var), nodes[0], nodes[1], cond, self._span(c))
+
+    def attr(self, c: list[Any]) -> ast.Attr:
+        base = c[0]
+        name = c[-1]
+        return ast.Attr(base, name.value, self._tok_span(name), self._span(c))
+
+    def index(self, c: list[Any]) -> ast.Index:
+        base, idx = self._nodes(c)
+        return ast.Index(base, idx, self._span(c))
+
+    def neg(self, c: list[Any]) -> ast.Expr:
+        operand = self._nodes(c)[0]
+        span = self._span(c)
+        # Fold negative number literals right away: they are literals to every later stage.
+        if (
+            isinstance(operand, ast.Literal)
+            and isinstance(operand.value, int | float)
+            and not isinstance(operand.value, bool)
+        ):
+            return ast.Literal(-operand.value, span)
+        return ast.Unary("neg", operand, span)
+
+    def not_(self, c: list[Any]) -> ast.Unary:
+        return ast.Unary("not", self._nodes(c)[0], self._span(c))
+
+    def matches(self, c: list[Any]) -> ast.Match:
+        operand = self._nodes(c)[0]
+        tok = self._tokens(c, "REGEX")[0]
+        end = tok.value.rindex("/")
+        pattern = tok.value[1:end].replace("\\/", "/")
+        return ast.Match(operand, pattern, tok.value[end + 1 :], self._tok_span(tok), self._span(c))
+
+    def _binary(self, op: str, c: list[Any]) -> ast.Binary:
+        left, right = self._nodes(c)
+        return ast.Binary(op, left, right, self._span(c))
+
+    # -------------------------------------------------------------- statements
+    def assignment(self, c: list[Any]) -> ast.Assignment:
+        key, value = self._nodes(c)
+        span = self._span(c)
+        return ast.Assignment(key.text, key.span, value, span, self._claim(span))
+
+    def block(self, c: list[Any]) -> ast.Block:
+        return ast.Block(tuple(self._nodes(c)), self._span(c))
+
+    def section(self, c: list[Any]) -> ast.Section:
+        name = c[0]
+        span = self._span(c)
+        return ast.Section(name.value, self._tok_span(name), c[-1], span, self._claim(span))
+
+    def pixel(self, c: list[Any]) -> ast.PixelDecl:
+        name = self._tokens(c, "NAME")[0]
+        span = self._span(c)
+        return ast.PixelDecl(name.value, self._tok_span(name), c[-1], span, self._claim(span))
+
+    def element(self, c: list[Any]) -> ast.ElementDecl:
+        name = self._tokens(c, "NAME")[0]
+        span = self._span(c)
+        return ast.ElementDecl(
+            name.value, self._tok_span(name), self._nodes(c)[0], span, self._claim(span)
+        )
+
+    def when_clause(self, c: list[Any]) -> Any:
+        return ("when", self._nodes(c)[0])
+
+    def event_name(self, c: list[Any]) -> tuple[str, bool, Span]:
+        tok = c[0]
+        if tok.type == "STRING":
+            return (_decode_string(tok, self.ctx), True, self._tok_span(tok))
+        return (tok.value, False, self._tok_span(tok))
+
+    def send(self, c: list[Any]) -> ast.SendDecl:
+        event, quoted, event_span = c[1]
+        pixel = c[3]
+        span = self._span(c)
+        return ast.SendDecl(
+            event, quoted, event_span, pixel.value, self._tok_span(pixel), c[4], span, self._claim(span)
+        )
+
+    def rule(self, c: list[Any]) -> ast.RuleDecl:
+        name_tok = c[1]
+        when = None
+        sends = []
+        for node in self._nodes(c):
+            if isinstance(node, tuple):
+                when = node[1]
+            else:
+                sends.append(node)
+        span = self._span(c)
+        return ast.RuleDecl(
+            _decode_string(name_tok, self.ctx),
+            self._tok_span(name_tok),
+            when,
+            tuple(sends),
+            span,
+            self._claim(span),
+        )
+
+    def env_pixel(self, c: list[Any]) -> ast.EnvPixel:
+        name = c[1]
+        span = self._span(c)
+        return ast.EnvPixel(name.value, self._tok_span(name), c[-1], span, self._claim(span))
+
+    def environment(self, c: list[Any]) -> ast.EnvironmentDecl:
+        name = c[1]
+        span = self._span(c)
+        return ast.EnvironmentDecl(
+            name.value, self._tok_span(name), tuple(self._nodes(c)), span, self._claim(span)
+        )
+
+    def expect_send(self, c: list[Any]) -> ast.ExpectSend:
+        rule_tok = c[1]
+        event, quoted, event_span = c[3]
+        pixel = c[5]
+        span = self._span(c)
+        return ast.ExpectSend(
+            _decode_string(rule_tok, self.ctx),
+            self._tok_span(rule_tok),
+            event,
+            quoted,
+            event_span,
+            pixel.value,
+            self._tok_span(pixel),
+            c[6],
+            span,
+            self._claim(span),
+        )
+
+    def expect_rule_nothing(self, c: list[Any]) -> ast.ExpectRuleNothing:
+        rule_tok = c[1]
+        span = self._span(c)
+        return ast.ExpectRuleNothing(
+            _decode_string(rule_tok, self.ctx), self._tok_span(rule_tok), span, self._claim(span)
+        )
+
+    def expect_nothing(self, c: list[Any]) -> ast.ExpectNothing:
+        span = self._span(c)
+        return ast.ExpectNothing(span, self._claim(span))
+
+    def test(self, c: list[Any]) -> ast.TestDecl:
+        name_tok = c[1]
+        span = self._span(c)
+        return ast.TestDecl(
+            _decode_string(name_tok, self.ctx),
+            self._tok_span(name_tok),
+            tuple(self._nodes(c)),
+            span,
+            self._claim(span),
+        )
+
+    def start(self, c: list[Any]) -> tuple[Any, ...]:
+        return tuple(self._nodes(c))
+
+
+_BINARY_OPS = {
+    "or_": "or",
+    "and_": "and",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "in_": "in",
+    "not_in": "not_in",
+    "contains": "contains",
+    "starts_with": "starts_with",
+    "ends_with": "ends_with",
+    "iequals": "iequals",
+    "icontains": "icontains",
+    "istarts_with": "istarts_with",
+    "iends_with": "iends_with",
+    "coalesce_": "??",
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+}
+
+
+def _install_binary_ops() -> None:
+    def make(op: str) -> Any:
+        def method(self: _Builder, c: list[Any]) -> ast.Binary:
+            return self._binary(op, c)
+
+        return method
+
+    for rule_name, op in _BINARY_OPS.items():
+        setattr(_Builder, rule_name, make(op))
+
+
+_install_binary_ops()
+
+#: Binary operator spellings as written in source, for messages and docs.
+OPERATOR_SPELLING = {
+    "not_in": "not in",
+    **{v: v for v in _BINARY_OPS.values() if v != "not_in"},
+}
+
+
+class _Parser:
+    def __init__(self, strict: bool = False) -> None:
+        self.builder = _Builder()
+        self.lark = Lark(
+            grammar_text(),
+            parser="lalr",
+            lexer="contextual",
+            keep_all_tokens=True,
+            maybe_placeholders=True,
+            transformer=self.builder,
+            lexer_callbacks={"COMMENT": self._on_comment},
+            strict=strict,
+        )
+
+    def _on_comment(self, tok: Token) -> Token:
+        ctx = self.builder.ctx
+        ctx.unclaimed.append(len(ctx.comments))
+        ctx.comments.append(
+            ast.Comment(
+                tok.value.rstrip("\r"),
+                Span(ctx.path, tok.line, tok.column, tok.line, tok.column + len(tok.value)),  # type: ignore[operator]
+            )
+        )
+        return tok
+
+    def parse(self, text: str, path: str) -> tuple[tuple[Any, ...], list[ast.Comment]]:
+        self.builder.ctx = ctx = _Context(path)
+        items = self.lark.parse(text)
+        return items, ctx.comments
+
+
+@functools.cache
+def _parser() -> _Parser:
+    return _Parser()
+
+
+def build_lark(strict: bool = False) -> Lark:
+    """A fresh Lark instance for the grammar (the test suite builds it with ``strict=True``)."""
+    return _Parser(strict=strict).lark
+
+
+_TOP_LEVEL = re.compile(r"^(pixel|element|rule|environment|test)\b", re.MULTILINE)
+
+
+def parse_text(text: str, path: str) -> tuple[ast.File | None, list[Diagnostic]]:
+    """Parse one file. Returns the AST (``None`` if any syntax error) and the diagnostics.
+
+    After a syntax error the parser resynchronizes at the next top-level declaration that
+    starts a line, so one run reports the errors of every declaration, not just the first.
+    """
+    parser = _parser()
+    diagnostics: list[Diagnostic] = []
+    text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    end_span = Span(path, 1, 1, len(lines), len(lines[-1]) + 1)
+    offset = 0
+    items: list[Any] = []
+    comments: list[ast.Comment] = []
+    while True:
+        # Blank out the part already handled, keeping line numbers and columns intact.
+        chunk = re.sub(r"[^\n]", " ", text[:offset]) + text[offset:] if offset else text
+        try:
+            got, got_comments = parser.parse(chunk, path)
+            items.extend(got)
+            comments.extend(got_comments)
+            break
+        except (UnexpectedInput, SyntaxProblem) as exc:
+            problem = exc if isinstance(exc, SyntaxProblem) else explain_unexpected(exc, chunk, path)
+            diagnostics.append(problem.to_diagnostic())
+            comments.extend(parser.builder.ctx.comments)
+            error_line = problem.span.line
+            # Resume at the next top-level keyword on a line after the error.
+            line_start = _line_offset(text, error_line + 1)
+            m = _TOP_LEVEL.search(text, line_start) if line_start is not None else None
+            if m is None:
+                break
+            offset = m.start()
+    if diagnostics:
+        return None, diagnostics
+    comments.sort(key=lambda c: (c.span.line, c.span.column))
+    return ast.File(path, tuple(items), tuple(comments), end_span), diagnostics
+
+
+def _line_offset(text: str, line: int) -> int | None:
+    """Character offset of the start of 1-based ``line``, or None past the end."""
+    pos = 0
+    for _ in range(line - 1):
+        nxt = text.find("\n", pos)
+        if nxt < 0:
+            return None
+        pos = nxt + 1
+    return pos
+
+
+__all__ = [
+    "OPERATOR_SPELLING",
+    "UnexpectedCharacters",
+    "UnexpectedEOF",
+    "UnexpectedToken",
+    "build_lark",
+    "parse_text",
+]

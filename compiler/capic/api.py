@@ -95,4 +95,3 @@ def load_compiled(source: str | Path, *, name: str = "capic_rules") -> ModuleTyp
 
 def diagnostics_of(results: Sequence[LoadResult]) -> list[Diagnostic]:
     return [d for r in results for d in r.diagnostics]
-

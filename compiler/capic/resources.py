@@ -35,7 +35,9 @@ def grammar_text() -> str:
 
 
 def schema_names() -> list[str]:
-    return sorted(p.name.removesuffix(".schema.json") for p in data_dir("schemas").glob("*.schema.json"))
+    return sorted(
+        p.name.removesuffix(".schema.json") for p in data_dir("schemas").glob("*.schema.json")
+    )
 
 
 @functools.cache

@@ -11,7 +11,11 @@ import orjson
 @click.command(name="parse")
 @click.argument("path", type=click.Path(exists=True))
 @click.option(
-    "--output-format", type=click.Choice(["json"]), default="json", show_default=True, help="Output format."
+    "--output-format",
+    type=click.Choice(["json"]),
+    default="json",
+    show_default=True,
+    help="Output format.",
 )
 def command(path: str, output_format: str) -> None:
     """Print the rule model (IR) of a project or file as JSON.
@@ -28,7 +32,9 @@ def command(path: str, output_format: str) -> None:
         sys.exit(2)
     errors = [d for d in result.diagnostics if d.severity >= Severity.ERROR]
     for d in errors:
-        loc = f"{result.display_path(d.span.file)}:{d.span.line}:{d.span.column}: " if d.span else ""
+        loc = (
+            f"{result.display_path(d.span.file)}:{d.span.line}:{d.span.column}: " if d.span else ""
+        )
         click.echo(f"{loc}{d.code} {d.message}", err=True)
     if result.project is None or errors:
         sys.exit(1)

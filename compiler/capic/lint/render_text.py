@@ -18,7 +18,10 @@ def _location(d: Diagnostic, display: Callable[[str], str]) -> str:
 
 
 def render_concise(
-    diagnostics: Sequence[Diagnostic], display: Callable[[str], str], source: Callable[[str], str | None], colour: bool
+    diagnostics: Sequence[Diagnostic],
+    display: Callable[[str], str],
+    source: Callable[[str], str | None],
+    colour: bool,
 ) -> str:
     lines = []
     for d in diagnostics:
@@ -29,7 +32,10 @@ def render_concise(
 
 
 def render_full(
-    diagnostics: Sequence[Diagnostic], display: Callable[[str], str], source: Callable[[str], str | None], colour: bool
+    diagnostics: Sequence[Diagnostic],
+    display: Callable[[str], str],
+    source: Callable[[str], str | None],
+    colour: bool,
 ) -> str:
     out: list[str] = []
     for d in diagnostics:

@@ -102,7 +102,9 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[ProjectSpec], list[Diagn
                 if not files:
                     problems.append(
                         code("C002").diagnostic(
-                            f"{raw}: no capic.toml and no .capi files here", None, "pass a project directory"
+                            f"{raw}: no capic.toml and no .capi files here",
+                            None,
+                            "pass a project directory",
                         )
                     )
                 loose.extend(files)
@@ -112,7 +114,9 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[ProjectSpec], list[Diagn
                 by_root[root] = ProjectSpec(root, root / CONFIG_NAME, _capi_files(root), None)
         elif p.is_file() or p.suffix == ".capi":
             if not p.is_file():
-                problems.append(code("C002").diagnostic(f"{raw}: no such file", None, "check the path"))
+                problems.append(
+                    code("C002").diagnostic(f"{raw}: no such file", None, "check the path")
+                )
                 continue
             root = find_project_root(p.parent)
             if root is None:
@@ -124,7 +128,9 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[ProjectSpec], list[Diagn
             elif spec.focus is not None:
                 spec.focus.add(p)
         else:
-            problems.append(code("C002").diagnostic(f"{raw}: no such file or directory", None, "check the path"))
+            problems.append(
+                code("C002").diagnostic(f"{raw}: no such file or directory", None, "check the path")
+            )
     specs = [by_root[r] for r in sorted(by_root)]
     if loose:
         loose = sorted(set(loose))
@@ -135,7 +141,14 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[ProjectSpec], list[Diagn
 
 # ----------------------------------------------------------------------------- config
 
-_PROJECT_KEYS = {"name", "default_environment", "default_country", "dob_order", "api_version", "secrets_dir"}
+_PROJECT_KEYS = {
+    "name",
+    "default_environment",
+    "default_country",
+    "dob_order",
+    "api_version",
+    "secrets_dir",
+}
 
 
 def _key_span(text: str, rel: str, key: str) -> Span:
@@ -165,7 +178,9 @@ def load_config(root: Path, config_path: Path | None) -> tuple[ir.ProjectConfig,
             code("C001").diagnostic(f"{rel} is not valid TOML: {exc}", span, "fix the TOML syntax")
         ]
     diags = _validate_config(data, text, rel)
-    project: dict[str, Any] = data.get("project", {}) if isinstance(data.get("project"), dict) else {}
+    project: dict[str, Any] = (
+        data.get("project", {}) if isinstance(data.get("project"), dict) else {}
+    )
     lint = data.get("lint", {}) if isinstance(data.get("lint"), dict) else {}
 
     def opt_str(key: str) -> str | None:
@@ -199,7 +214,9 @@ def _validate_config(data: dict[str, Any], text: str, rel: str) -> list[Diagnost
         import jsonschema
 
         validator = jsonschema.Draft202012Validator(schema)
-        for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        for err in sorted(
+            validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))
+        ):
             path = [str(p) for p in err.absolute_path]
             key = path[-1] if path else ""
             if err.validator == "additionalProperties":
@@ -207,11 +224,17 @@ def _validate_config(data: dict[str, Any], text: str, rel: str) -> list[Diagnost
                 key = extra[0] if extra else key
             where = ".".join(path) or "(top level)"
             message = err.message
-            if err.validator == "enum" and isinstance(err.validator_value, list) and len(err.validator_value) > 8:
+            if (
+                err.validator == "enum"
+                and isinstance(err.validator_value, list)
+                and len(err.validator_value) > 8
+            ):
                 message = f"{err.instance!r} is not an allowed value"
             diags.append(
                 code("C001").diagnostic(
-                    f"{rel}: {where}: {message}", _key_span(text, rel, key), "see `capic schema config`"
+                    f"{rel}: {where}: {message}",
+                    _key_span(text, rel, key),
+                    "see `capic schema config`",
                 )
             )
         return diags
@@ -219,7 +242,9 @@ def _validate_config(data: dict[str, Any], text: str, rel: str) -> list[Diagnost
     if not isinstance(project, dict) or not isinstance(project.get("name"), str):
         diags.append(
             code("C001").diagnostic(
-                f"{rel} needs a [project] table with a name", Span.point(rel, 1, 1), '[project]\nname = "shop"'
+                f"{rel} needs a [project] table with a name",
+                Span.point(rel, 1, 1),
+                '[project]\nname = "shop"',
             )
         )
         return diags
@@ -227,7 +252,9 @@ def _validate_config(data: dict[str, Any], text: str, rel: str) -> list[Diagnost
         if key not in _PROJECT_KEYS:
             diags.append(
                 code("C001").diagnostic(
-                    f"{rel}: unknown key project.{key}", _key_span(text, rel, key), f"keys: {', '.join(sorted(_PROJECT_KEYS))}"
+                    f"{rel}: unknown key project.{key}",
+                    _key_span(text, rel, key),
+                    f"keys: {', '.join(sorted(_PROJECT_KEYS))}",
                 )
             )
     return diags
@@ -306,18 +333,26 @@ def parse_files(
             raw = path.read_bytes()
             text = raw.decode("utf-8-sig")
         except OSError as exc:
-            diags.append(code("C002").diagnostic(f"{rel}: cannot read: {exc.strerror}", Span.point(rel, 1, 1)))
+            diags.append(
+                code("C002").diagnostic(
+                    f"{rel}: cannot read: {exc.strerror}", Span.point(rel, 1, 1)
+                )
+            )
             continue
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
             diags.append(
                 code("C002").diagnostic(
-                    f"{rel}: not valid UTF-8 (byte {exc.start})", Span.point(rel, line, 1), "save the file as UTF-8"
+                    f"{rel}: not valid UTF-8 (byte {exc.start})",
+                    Span.point(rel, line, 1),
+                    "save the file as UTF-8",
                 )
             )
             continue
         digest = hashlib.sha256(raw).hexdigest()
-        sources.append((ir.SourceFile(rel, digest, text.count("\n") + 1, text), text, cache.key(rel, text)))
+        sources.append(
+            (ir.SourceFile(rel, digest, text.count("\n") + 1, text), text, cache.key(rel, text))
+        )
 
     results: dict[str, Any] = {}
     todo: list[tuple[str, tuple[str, str]]] = []
@@ -355,10 +390,14 @@ def load_spec(spec: ProjectSpec, *, use_cache: bool = True, jobs: int | None = N
     from capic.model.resolve import resolve
 
     config, diags = load_config(spec.root, spec.config_path)
-    parsed, parse_diags = parse_files(spec.root, spec.files, use_cache=use_cache and spec.config_path is not None, jobs=jobs)
+    parsed, parse_diags = parse_files(
+        spec.root, spec.files, use_cache=use_cache and spec.config_path is not None, jobs=jobs
+    )
     diags.extend(parse_diags)
     focus = (
-        {f.relative_to(spec.root).as_posix() for f in spec.focus} if spec.focus is not None else None
+        {f.relative_to(spec.root).as_posix() for f in spec.focus}
+        if spec.focus is not None
+        else None
     )
     result = LoadResult(spec.root, config, None, diags, [s.path for s, _ in parsed], focus)
     if any(tree is None for _, tree in parsed) or any(d.code == "C002" for d in parse_diags):
@@ -372,7 +411,11 @@ def load_spec(spec: ProjectSpec, *, use_cache: bool = True, jobs: int | None = N
         files=tuple(s for s, _ in parsed),
         **resolved,
     )
-    if config.default_environment and config.default_environment not in resolved["environments"] and config.path:
+    if (
+        config.default_environment
+        and config.default_environment not in resolved["environments"]
+        and config.path
+    ):
         text = (spec.root / config.path).read_text(encoding="utf-8")
         diags.append(
             code("R013").diagnostic(
@@ -384,6 +427,8 @@ def load_spec(spec: ProjectSpec, *, use_cache: bool = True, jobs: int | None = N
     return result
 
 
-def load(paths: Sequence[str | Path], *, use_cache: bool = True, jobs: int | None = None) -> tuple[list[LoadResult], list[Diagnostic]]:
+def load(
+    paths: Sequence[str | Path], *, use_cache: bool = True, jobs: int | None = None
+) -> tuple[list[LoadResult], list[Diagnostic]]:
     specs, problems = discover(paths)
     return [load_spec(s, use_cache=use_cache, jobs=jobs) for s in specs], problems

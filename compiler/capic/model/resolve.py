@@ -96,8 +96,7 @@ class Resolver:
         self._collect()
         elements = self._elements()
         pixels = {
-            name: self._pixel(decl, file)
-            for name, (decl, file) in self._pixel_files().items()
+            name: self._pixel(decl, file) for name, (decl, file) in self._pixel_files().items()
         }
         rules: list[ir.Rule] = []
         environments: dict[str, ir.Environment] = {}
@@ -182,9 +181,7 @@ class Resolver:
         out: dict[str, ir.Element] = {}
         for name, (decl, path) in self.element_decls.items():
             value = self.expr(decl.value, scope=(), context="expr")
-            deps = tuple(
-                sorted({n.name for n in ir.walk(value) if isinstance(n, ir.ElementRef)})
-            )
+            deps = tuple(sorted({n.name for n in ir.walk(value) if isinstance(n, ir.ElementRef)}))
             out[name] = ir.Element(name, value, decl.span, decl.name_span, path, deps)
         self._cycles(out)
         return out
@@ -234,7 +231,10 @@ class Resolver:
         return ir.Pixel(decl.name, fields, decl.span, decl.name_span, path)
 
     def _setting_fields(
-        self, items: Iterable[ast.Assignment | ast.Section], allowed: Mapping[str, str] | set[str], where: str
+        self,
+        items: Iterable[ast.Assignment | ast.Section],
+        allowed: Mapping[str, str] | set[str],
+        where: str,
     ) -> dict[str, ir.Field]:
         """Pixel / environment settings: constants or run-time references, checked by type."""
         out: dict[str, ir.Field] = {}
@@ -256,7 +256,9 @@ class Resolver:
                 )
                 continue
             if item.key in out:
-                self.error("R012", f"`{item.key}` is set twice in {where}", item.key_span, "remove one")
+                self.error(
+                    "R012", f"`{item.key}` is set twice in {where}", item.key_span, "remove one"
+                )
                 continue
             value = self.expr(item.value, scope=(), context="pixel")
             self._check_setting(item.key, value, where)
@@ -285,14 +287,16 @@ class Resolver:
         if not ok:
             self.error(
                 "R015",
-                f"`{key}` of {where} must be a string, env(\"VAR\") or secret(\"NAME\")",
+                f'`{key}` of {where} must be a string, env("VAR") or secret("NAME")',
                 value.span,
                 "settings are fixed at build time or read from the environment at run time",
             )
 
     # ------------------------------------------------------------------ rules
     def _rule(self, decl: ast.RuleDecl, path: str) -> ir.Rule:
-        condition = self.expr(decl.when, scope=(), context="expr") if decl.when is not None else None
+        condition = (
+            self.expr(decl.when, scope=(), context="expr") if decl.when is not None else None
+        )
         sends = tuple(self._send(s) for s in decl.sends)
         return ir.Rule(decl.name, condition, sends, decl.span, decl.name_span, path, decl.comments)
 
@@ -302,11 +306,18 @@ class Resolver:
                 "R001",
                 f"unknown pixel `{decl.pixel}`",
                 decl.pixel_span,
-                _did_you_mean(decl.pixel, self.pixel_decls) or "declare it with `pixel NAME { ... }`",
+                _did_you_mean(decl.pixel, self.pixel_decls)
+                or "declare it with `pixel NAME { ... }`",
             )
         body = self._payload(decl.body, "", "", decl.span, decl.event_span, "send", context="expr")
         return ir.Send(
-            decl.event, decl.event_quoted, decl.pixel, body, decl.span, decl.event_span, decl.pixel_span
+            decl.event,
+            decl.event_quoted,
+            decl.pixel,
+            body,
+            decl.span,
+            decl.event_span,
+            decl.pixel_span,
         )
 
     def _payload(
@@ -327,7 +338,9 @@ class Resolver:
                 if sub is None:
                     continue
                 if sub.key in entries:
-                    self.error("R012", f"section `{item.name}` appears twice", item.name_span, "merge them")
+                    self.error(
+                        "R012", f"section `{item.name}` appears twice", item.name_span, "merge them"
+                    )
                     continue
                 entries[sub.key] = sub
                 continue
@@ -349,7 +362,9 @@ class Resolver:
                 )
                 continue
             if item.key in entries:
-                self.error("R012", f"`{item.key}` is set twice", item.key_span, "remove one of them")
+                self.error(
+                    "R012", f"`{item.key}` is set twice", item.key_span, "remove one of them"
+                )
                 continue
             value = self.expr(item.value, scope=(), context=context)
             entries[item.key] = ir.Field(item.key, value, item.span, item.key_span, item.comments)
@@ -367,19 +382,27 @@ class Resolver:
                 )
                 return None
             key, sub_mode = SEND_SECTIONS[item.name]
-            return self._payload(item.body, key, item.name, item.span, item.name_span, sub_mode, context)
+            return self._payload(
+                item.body, key, item.name, item.span, item.name_span, sub_mode, context
+            )
         if mode == "free":
-            return self._payload(item.body, item.name, item.name, item.span, item.name_span, "free", context)
+            return self._payload(
+                item.body, item.name, item.name, item.span, item.name_span, "free", context
+            )
         if mode == "app" and item.name == "extinfo":
             return self._extinfo(item, context)
         if mode == "attribution" and item.name == "attribution_setting":
-            return self._payload(item.body, item.name, item.name, item.span, item.name_span, "none", context)
+            return self._payload(
+                item.body, item.name, item.name, item.span, item.name_span, "none", context
+            )
         allowed = {"app": "extinfo", "attribution": "attribution_setting"}.get(mode)
         self.error(
             "R007",
             f"section `{item.name}` is not allowed here",
             item.name_span,
-            f"the only section allowed here is `{allowed}`" if allowed else "this section takes `key = value` entries only",
+            f"the only section allowed here is `{allowed}`"
+            if allowed
+            else "this section takes `key = value` entries only",
         )
         return None
 
@@ -402,7 +425,9 @@ class Resolver:
                 self.error("R012", f"`{sub.key}` is set twice", sub.key_span, "remove one of them")
                 continue
             values[sub.key] = self.expr(sub.value, scope=(), context=context)
-            fields[sub.key] = ir.Field(sub.key, values[sub.key], sub.span, sub.key_span, sub.comments)
+            fields[sub.key] = ir.Field(
+                sub.key, values[sub.key], sub.span, sub.key_span, sub.comments
+            )
         items = tuple(values.get(name, ir.Const("", item.span)) for name in EXTINFO_FIELDS)
         as_list = ir.ListOf(items, item.span)
         # Stored as a field holding the list; the named fields stay for precise locations.
@@ -433,9 +458,13 @@ class Resolver:
                 )
                 continue
             if item.name in pixels:
-                self.error("R012", f"pixel `{item.name}` is overridden twice in {where}", item.name_span)
+                self.error(
+                    "R012", f"pixel `{item.name}` is overridden twice in {where}", item.name_span
+                )
                 continue
-            over = self._setting_fields(item.body.items, PIXEL_FIELDS, f"pixel `{item.name}` of {where}")
+            over = self._setting_fields(
+                item.body.items, PIXEL_FIELDS, f"pixel `{item.name}` of {where}"
+            )
             pixels[item.name] = ir.PixelOverride(item.name, over, item.span, item.name_span)
         return ir.Environment(decl.name, fields, pixels, decl.span, decl.name_span, path)
 
@@ -454,10 +483,14 @@ class Resolver:
                     )
                     continue
                 if item.key in fields:
-                    self.error("R012", f"`{item.key}` is set twice", item.key_span, "remove one of them")
+                    self.error(
+                        "R012", f"`{item.key}` is set twice", item.key_span, "remove one of them"
+                    )
                     continue
                 value = self.expr(item.value, scope=(), context="const")
-                fields[item.key] = ir.Field(item.key, value, item.span, item.key_span, item.comments)
+                fields[item.key] = ir.Field(
+                    item.key, value, item.span, item.key_span, item.comments
+                )
                 self._check_test_field(item.key, value)
             elif isinstance(item, ast.ExpectNothing):
                 expectations.append(ir.Expectation("nothing", None, None, None, None, item.span))
@@ -470,7 +503,9 @@ class Resolver:
                         _did_you_mean(item.rule, self.rule_names) or "use the name of a rule",
                     )
                 if isinstance(item, ast.ExpectRuleNothing):
-                    expectations.append(ir.Expectation("rule_nothing", item.rule, None, None, None, item.span))
+                    expectations.append(
+                        ir.Expectation("rule_nothing", item.rule, None, None, None, item.span)
+                    )
                     continue
                 if item.pixel not in self.pixel_decls:
                     self.error(
@@ -479,12 +514,16 @@ class Resolver:
                         item.pixel_span,
                         _did_you_mean(item.pixel, self.pixel_decls),
                     )
-                body = self._payload(item.body, "", "", item.span, item.event_span, "send", context="test")
+                body = self._payload(
+                    item.body, "", "", item.span, item.event_span, "send", context="test"
+                )
                 expectations.append(
                     ir.Expectation("sends", item.rule, item.event, item.pixel, body, item.span)
                 )
         if "event" not in fields:
-            self.error("R015", f'test "{decl.name}" has no `event`', decl.name_span, "add event = { ... }")
+            self.error(
+                "R015", f'test "{decl.name}" has no `event`', decl.name_span, "add event = { ... }"
+            )
         if not expectations:
             self.error(
                 "R015",
@@ -503,14 +542,17 @@ class Resolver:
                     "R013",
                     f'unknown environment "{value.value}"',
                     value.span,
-                    _did_you_mean(value.value, self.env_decls) or "declare it with environment NAME { ... }",
+                    _did_you_mean(value.value, self.env_decls)
+                    or "declare it with environment NAME { ... }",
                 )
-        elif key in {"event", "request"} and not isinstance(value, ir.ObjectOf | ir.Const):
-            self.error("R015", f"`{key}` must be an object literal", value.span)
-        elif key in {"event", "request"} and isinstance(value, ir.Const) and value.value is not None:
+        elif key in {"event", "request"} and not (
+            isinstance(value, ir.ObjectOf) or (isinstance(value, ir.Const) and value.value is None)
+        ):
             self.error("R015", f"`{key}` must be an object literal", value.span)
         elif key == "now" and not (
-            isinstance(value, ir.Const) and isinstance(value.value, int | float | str) and not isinstance(value.value, bool)
+            isinstance(value, ir.Const)
+            and isinstance(value.value, int | float | str)
+            and not isinstance(value.value, bool)
         ):
             self.error("R015", "`now` must be unix seconds or an ISO-8601 string", value.span)
 
@@ -527,7 +569,12 @@ class Resolver:
             entries: list[tuple[str, ir.Expr]] = []
             for e in node.entries:
                 if e.key in seen:
-                    self.error("R012", f"key `{e.key}` appears twice in this object", e.key_span, "remove one")
+                    self.error(
+                        "R012",
+                        f"key `{e.key}` appears twice in this object",
+                        e.key_span,
+                        "remove one",
+                    )
                     continue
                 seen.add(e.key)
                 entries.append((e.key, self.expr(e.value, scope, context)))
@@ -564,13 +611,20 @@ class Resolver:
             try:
                 re.compile(node.pattern, flags)
             except re.error as exc:
-                self.error("R008", f"invalid regex: {exc.msg}", node.pattern_span, "fix the pattern")
+                self.error(
+                    "R008", f"invalid regex: {exc.msg}", node.pattern_span, "fix the pattern"
+                )
             return ir.Match(operand, node.pattern, node.flags, node.span, node.pattern_span)
         if isinstance(node, ast.Comprehension):
             source = self.expr(node.source, scope, context)
             inner = (*scope, node.var)
             if node.var in ROOTS:
-                self.error("R016", f"`{node.var}` is reserved", node.var_span, "choose another variable name")
+                self.error(
+                    "R016",
+                    f"`{node.var}` is reserved",
+                    node.var_span,
+                    "choose another variable name",
+                )
             body = self.expr(node.body, inner, context)
             cond = self.expr(node.cond, inner, context) if node.cond is not None else None
             return ir.Comprehension(node.var, source, body, cond, node.span)
@@ -614,10 +668,9 @@ class Resolver:
                 segments.append(cur.name)
             else:
                 idx = cur.index
-                if isinstance(idx, ast.Literal) and isinstance(idx.value, str):
-                    segments.append(idx.value)
-                elif isinstance(idx, ast.Literal) and isinstance(idx.value, int) and not isinstance(idx.value, bool):
-                    segments.append(idx.value)
+                static = isinstance(idx, ast.Literal) and not isinstance(idx.value, bool)
+                if static and isinstance(idx.value, str | int):  # type: ignore[union-attr]
+                    segments.append(idx.value)  # type: ignore[union-attr]
                 else:
                     segments.append(self.expr(idx, scope, context))
             cur = cur.base
@@ -703,8 +756,17 @@ class Resolver:
                     left.span.join(right.span),
                     "compare values of the same type (number(...) converts strings)",
                 )
-        elif op in {"contains", "starts_with", "ends_with", "icontains", "istarts_with", "iends_with"}:
-            self._expect_type(right, {"string"} if op != "contains" else {"string", "number", "bool"}, f"`{op}`")
+        elif op in {
+            "contains",
+            "starts_with",
+            "ends_with",
+            "icontains",
+            "istarts_with",
+            "iends_with",
+        }:
+            self._expect_type(
+                right, {"string"} if op != "contains" else {"string", "number", "bool"}, f"`{op}`"
+            )
         elif op in {"in", "not_in"}:
             self._expect_type(right, {"list", "string", "object"}, f"`{op.replace('_', ' ')}`")
 

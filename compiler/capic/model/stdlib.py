@@ -36,16 +36,26 @@ FUNCTIONS: dict[str, Function] = {
         Function("lower", 1, 1, "string", "Lowercase a string (null stays null)."),
         Function("upper", 1, 1, "string", "Uppercase a string."),
         Function("trim", 1, 1, "string", "Strip surrounding whitespace."),
-        Function("number", 1, 1, "number", 'Parse a number ("12.50" -> 12.5); null if not a number.'),
+        Function(
+            "number", 1, 1, "number", 'Parse a number ("12.50" -> 12.5); null if not a number.'
+        ),
         Function("int", 1, 1, "number", "Parse an integer (truncates); null if not a number."),
         Function("round", 1, 2, "number", "Round to N decimals (default 0)."),
         Function("string", 1, 1, "string", "Convert to a string (numbers without a trailing .0)."),
-        Function("concat", 1, None, "string", "Join the string forms of the arguments; nulls are skipped."),
+        Function(
+            "concat",
+            1,
+            None,
+            "string",
+            "Join the string forms of the arguments; nulls are skipped.",
+        ),
         Function("replace", 3, 3, "string", "Replace every occurrence of a substring."),
         Function("split", 2, 2, "list", "Split a string by a separator."),
         Function("join", 2, 2, "string", "Join a list of strings with a separator."),
         Function("len", 1, 1, "number", "Length of a string or list (0 for null)."),
-        Function("coalesce", 1, None, None, "The first argument that is not null (or empty string)."),
+        Function(
+            "coalesce", 1, None, None, "The first argument that is not null (or empty string)."
+        ),
         Function("first", 1, 1, None, "The first item of a list, or null."),
         Function("sum", 1, 1, "number", "Sum of the numbers in a list (non-numbers ignored)."),
         Function("exists", 1, 1, "bool", "True when the value is not null."),
@@ -67,7 +77,15 @@ FUNCTIONS: dict[str, Function] = {
             "string",
             "Lowercase hex SHA-256 of a string. For custom keys only: capic hashes customer information itself.",
         ),
-        Function("env", 1, 1, "string", "An environment variable, read at run time.", pure=False, context="pixel"),
+        Function(
+            "env",
+            1,
+            1,
+            "string",
+            "An environment variable, read at run time.",
+            pure=False,
+            context="pixel",
+        ),
         Function(
             "secret",
             1,

@@ -12,7 +12,7 @@ _BOOL_OPS = {
 
 
 def infer_type(expr: ir.Expr) -> str | None:
-    """"string" | "number" | "bool" | "list" | "object" | "null", or None when unknown."""
+    """ "string" | "number" | "bool" | "list" | "object" | "null", or None when unknown."""
     if isinstance(expr, ir.Const):
         v = expr.value
         if v is None:

@@ -114,7 +114,17 @@ class Comprehension:
 
 
 Expr: TypeAlias = (
-    Literal | ListLit | ObjectLit | Name | Attr | Index | Call | Unary | Binary | Match | Comprehension
+    Literal
+    | ListLit
+    | ObjectLit
+    | Name
+    | Attr
+    | Index
+    | Call
+    | Unary
+    | Binary
+    | Match
+    | Comprehension
 )
 
 # ----------------------------------------------------------------------------- statements

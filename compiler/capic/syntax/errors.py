@@ -42,7 +42,18 @@ _OPERATOR_WORDS = {
     "and", "or", "not", "in", "contains", "starts_with", "ends_with", "matches",
     "iequals", "icontains", "istarts_with", "iends_with",
 }  # fmt: skip
-_EXPR_START = {"NAME", "STRING", "NUMBER", "LSQB", "LBRACE", "LPAR", "TRUE", "FALSE", "NULL", "MINUS"}
+_EXPR_START = {
+    "NAME",
+    "STRING",
+    "NUMBER",
+    "LSQB",
+    "LBRACE",
+    "LPAR",
+    "TRUE",
+    "FALSE",
+    "NULL",
+    "MINUS",
+}
 
 
 @functools.cache
@@ -110,17 +121,18 @@ def explain_unexpected(exc: UnexpectedInput, text: str, path: str) -> SyntaxProb
 
 
 def _explain_char(exc: UnexpectedCharacters, text: str, path: str) -> SyntaxProblem:
-    line, col = exc.line, exc.column
+    line, col = int(exc.line or 1), int(exc.column or 1)
     ch = exc.char
     span = Span(path, line, col, line, col + 1)
-    rest = text[exc.pos_in_stream : exc.pos_in_stream + 3]
+    pos = int(exc.pos_in_stream or 0)
+    rest = text[pos : pos + 3]
     if ch == "'":
         return SyntaxProblem(
             "S014", "strings use double quotes", span, "write \"...\" instead of '...'"
         )
     if ch == '"':
-        end = text.find("\n", exc.pos_in_stream)
-        end_col = col + ((end if end >= 0 else len(text)) - exc.pos_in_stream)
+        end = text.find("\n", pos)
+        end_col = col + ((end if end >= 0 else len(text)) - pos)
         return SyntaxProblem(
             "S003",
             "unterminated string",
@@ -133,7 +145,9 @@ def _explain_char(exc: UnexpectedCharacters, text: str, path: str) -> SyntaxProb
             "S016", f"'{rest[:2].strip()}' is not a capic operator", span, f"write `{word}`"
         )
     if ch == "!":
-        return SyntaxProblem("S016", "'!' is not a capic operator", span, "write `not` (or != to compare)")
+        return SyntaxProblem(
+            "S016", "'!' is not a capic operator", span, "write `not` (or != to compare)"
+        )
     if ch == "/" and "REGEX" in (exc.allowed or set()):
         return SyntaxProblem(
             "S001", "unterminated regex literal", span, "close the regex with / on the same line"
@@ -151,9 +165,14 @@ def _explain_eof(expected: set[str], text: str, path: str) -> SyntaxProblem:
     end = Span(path, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 1)
     if "RBRACE" in expected:
         opened = _unclosed_brace(text, len(text), path)
-        where = f" (the block opened at line {opened.line}, column {opened.column})" if opened else ""
+        where = (
+            f" (the block opened at line {opened.line}, column {opened.column})" if opened else ""
+        )
         return SyntaxProblem(
-            "S010", f"missing '}}' before the end of the file{where}", opened or end, "add '}' where the block ends"
+            "S010",
+            f"missing '}}' before the end of the file{where}",
+            opened or end,
+            "add '}' where the block ends",
         )
     return SyntaxProblem(
         "S023",
@@ -186,7 +205,9 @@ def _explain_token(exc: UnexpectedToken, text: str, path: str) -> SyntaxProblem:
     if value == "=" and before.rstrip().endswith("=="):
         return SyntaxProblem("S016", "'===' is not a capic operator", span, "write ==")
     if value == "=" and "==" in expected_literals:
-        return SyntaxProblem("S011", "'=' where a comparison is expected", span, "write == to compare")
+        return SyntaxProblem(
+            "S011", "'=' where a comparison is expected", span, "write == to compare"
+        )
     if tok.type == "NAME" and re.search(r"\b(rule|test)\s*$", before) and "STRING" in expected:
         kind = "rule" if before.rstrip().endswith("rule") else "test"
         return SyntaxProblem(
@@ -201,7 +222,10 @@ def _explain_token(exc: UnexpectedToken, text: str, path: str) -> SyntaxProblem:
         )
     if value == ":" and "COLON" not in expected:
         return SyntaxProblem(
-            "S015", "':' used to set a field", span, "write `key = value` (':' is only for objects { ... })"
+            "S015",
+            "':' used to set a field",
+            span,
+            "write `key = value` (':' is only for objects { ... })",
         )
     if re.search(r"\bsend\s+(\w+|\"([^\"\\\n]|\\.)*\")\s*$", before) and "TO" in expected:
         return SyntaxProblem(
@@ -223,15 +247,16 @@ def _explain_token(exc: UnexpectedToken, text: str, path: str) -> SyntaxProblem:
         )
     if value in _OPERATOR_WORDS and "NAME" in expected:
         return SyntaxProblem(
-            "S021", f"`{value}` is a reserved word", span, f'quote it as a key ("{value}" = ...) or use another name'
+            "S021",
+            f"`{value}` is a reserved word",
+            span,
+            f'quote it as a key ("{value}" = ...) or use another name',
         )
     if re.search(r"\belement\s+\w+\s*$", before) and "EQUAL" in expected:
-        return SyntaxProblem("S022", "missing '=' after the element name", span, "write element NAME = EXPR")
-    if (
-        "EQUAL" in expected
-        and "LBRACE" in expected
-        and tok.type in _EXPR_START | {"NAME"}
-    ):
+        return SyntaxProblem(
+            "S022", "missing '=' after the element name", span, "write element NAME = EXPR"
+        )
+    if "EQUAL" in expected and "LBRACE" in expected and tok.type in _EXPR_START | {"NAME"}:
         return SyntaxProblem(
             "S022",
             "missing '=' between a field name and its value",
@@ -249,7 +274,9 @@ def _explain_token(exc: UnexpectedToken, text: str, path: str) -> SyntaxProblem:
             "finish the previous declaration (a value is missing after '=')",
         )
     if "COMMA" in expected and tok.type in _EXPR_START:
-        return SyntaxProblem("S019", "missing ',' between items", span, "separate items with commas")
+        return SyntaxProblem(
+            "S019", "missing ',' between items", span, "separate items with commas"
+        )
     return SyntaxProblem("S001", f"unexpected {_token_text(tok)}", span, generic_help)
 
 

@@ -43,6 +43,7 @@ def _decode_string(tok: Token, ctx: _Context) -> str:
     body = tok.value[1:-1]
     if "\\" not in body:
         return body
+    line, column = int(tok.line or 1), int(tok.column or 1)
 
     def repl(m: re.Match[str]) -> str:
         esc = m.group(1)
@@ -53,19 +54,19 @@ def _decode_string(tok: Token, ctx: _Context) -> str:
         elif esc.startswith("u") and len(esc) == 5:
             code = int(esc[1:], 16)
         else:
-            col = tok.column + 1 + m.start()
+            col = column + 1 + m.start()
             raise SyntaxProblem(
                 "S004",
                 f"unknown escape sequence '\\{esc}' in string",
-                Span(ctx.path, tok.line, col, tok.line, col + 1 + len(esc)),
+                Span(ctx.path, line, col, line, col + 1 + len(esc)),
                 'use \\" \\\\ \\n \\t \\r \\/ \\uXXXX or \\u{X...}',
             )
         if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-            col = tok.column + 1 + m.start()
+            col = column + 1 + m.start()
             raise SyntaxProblem(
                 "S004",
                 f"'\\{esc}' is not a valid Unicode scalar value",
-                Span(ctx.path, tok.line, col, tok.line, col + 1 + len(esc)),
+                Span(ctx.path, line, col, line, col + 1 + len(esc)),
                 "use a code point between 0 and 10FFFF outside the surrogate range",
             )
         return chr(code)
@@ -127,7 +128,9 @@ class _Builder(Transformer[Token, Any]):
 
     def number(self, c: list[Any]) -> ast.Literal:
         text = c[0].value
-        value: int | float = float(text) if ("." in text or "e" in text or "E" in text) else int(text)
+        value: int | float = (
+            float(text) if ("." in text or "e" in text or "E" in text) else int(text)
+        )
         return ast.Literal(value, self._tok_span(c[0]))
 
     def true(self, c: list[Any]) -> ast.Literal:
@@ -145,10 +148,10 @@ class _Builder(Transformer[Token, Any]):
     def atom(self, c: list[Any]) -> Any:  # "(" expr ")"
         return self._nodes(c)[0]
 
-    def list(self, c: list[Any]) -> ast.ListLit:
+    def list_(self, c: list[Any]) -> ast.ListLit:
         return ast.ListLit(tuple(self._nodes(c)), self._span(c))
 
-    def object(self, c: list[Any]) -> ast.ObjectLit:
+    def object_(self, c: list[Any]) -> ast.ObjectLit:
         return ast.ObjectLit(tuple(self._nodes(c)), self._span(c))
 
     def entry(self, c: list[Any]) -> ast.Entry:
@@ -168,7 +171,9 @@ class _Builder(Transformer[Token, Any]):
         var = self._tokens(c, "NAME")[0]
         nodes = self._nodes(c)
         cond = nodes[2] if len(nodes) > 2 else None
-        return ast.Comprehension(var.value, self._tok_span(var), nodes[0], nodes[1], cond, self._span(c))
+        return ast.Comprehension(
+            var.value, self._tok_span(var), nodes[0], nodes[1], cond, self._span(c)
+        )
 
     def attr(self, c: list[Any]) -> ast.Attr:
         base = c[0]
@@ -245,7 +250,14 @@ class _Builder(Transformer[Token, Any]):
         pixel = c[3]
         span = self._span(c)
         return ast.SendDecl(
-            event, quoted, event_span, pixel.value, self._tok_span(pixel), c[4], span, self._claim(span)
+            event,
+            quoted,
+            event_span,
+            pixel.value,
+            self._tok_span(pixel),
+            c[4],
+            span,
+            self._claim(span),
         )
 
     def rule(self, c: list[Any]) -> ast.RuleDecl:
@@ -386,17 +398,14 @@ class _Parser:
     def _on_comment(self, tok: Token) -> Token:
         ctx = self.builder.ctx
         ctx.unclaimed.append(len(ctx.comments))
-        ctx.comments.append(
-            ast.Comment(
-                tok.value.rstrip("\r"),
-                Span(ctx.path, tok.line, tok.column, tok.line, tok.column + len(tok.value)),  # type: ignore[operator]
-            )
-        )
+        line, column = int(tok.line or 1), int(tok.column or 1)
+        text = str(tok.value).rstrip("\r")
+        ctx.comments.append(ast.Comment(text, Span(ctx.path, line, column, line, column + len(text))))
         return tok
 
     def parse(self, text: str, path: str) -> tuple[tuple[Any, ...], list[ast.Comment]]:
         self.builder.ctx = ctx = _Context(path)
-        items = self.lark.parse(text)
+        items: tuple[Any, ...] = self.lark.parse(text)  # type: ignore[assignment]
         return items, ctx.comments
 
 
@@ -436,7 +445,9 @@ def parse_text(text: str, path: str) -> tuple[ast.File | None, list[Diagnostic]]
             comments.extend(got_comments)
             break
         except (UnexpectedInput, SyntaxProblem) as exc:
-            problem = exc if isinstance(exc, SyntaxProblem) else explain_unexpected(exc, chunk, path)
+            problem = (
+                exc if isinstance(exc, SyntaxProblem) else explain_unexpected(exc, chunk, path)
+            )
             diagnostics.append(problem.to_diagnostic())
             comments.extend(parser.builder.ctx.comments)
             error_line = problem.span.line

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+
+@click.command(name="emulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0: a free port."
+)
+@click.option(
+    "--token",
+    envvar="CAPIC_EMULATOR_TOKEN",
+    default=None,
+    help="Access token requests must carry (default: any). Env: CAPIC_EMULATOR_TOKEN.",
+)
+@click.option(
+    "--fault-5xx",
+    "fault_5xx",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of requests answered with HTTP 500/503.",
+)
+@click.option(
+    "--fault-throttle",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of requests throttled (codes 4, 17, 613).",
+)
+@click.option(
+    "--fault-timeout",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of requests held past the client's timeout.",
+)
+@click.option(
+    "--fault-drop",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of requests whose connection is closed without a response.",
+)
+@click.option(
+    "--stall",
+    type=click.FloatRange(0),
+    default=35.0,
+    show_default=True,
+    help="Seconds a timed-out request is held.",
+)
+@click.option(
+    "--latency",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Seconds added to every response (the real Graph API takes a few hundred ms).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault generator.")
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Append accepted events to this JSON-lines file.",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(0),
+    default=100_000,
+    show_default=True,
+    help="Accepted events kept in memory for GET /_emulator/events.",
+)
+def command(
+    host: str,
+    port: int,
+    token: str | None,
+    fault_5xx: float,
+    fault_throttle: float,
+    fault_timeout: float,
+    fault_drop: float,
+    stall: float,
+    latency: float,
+    seed: int,
+    record: Path | None,
+    keep: int,
+) -> None:
+    """Run a local Graph API emulator until interrupted (Ctrl-C or SIGTERM).
+
+    It serves POST /{version}/{pixel_id}/events, validates like Meta, and can inject faults.
+    Query it with GET /_emulator/events, GET /_emulator/stats and POST /_emulator/reset.
+    """
+    from capic.emulator import FaultConfig, start
+
+    try:
+        faults = FaultConfig(
+            rate_5xx=fault_5xx,
+            rate_throttle=fault_throttle,
+            rate_timeout=fault_timeout,
+            rate_drop=fault_drop,
+            stall=stall,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        handle = start(
+            host,
+            port,
+            token=token,
+            faults=faults,
+            seed=seed,
+            record=record,
+            keep=keep,
+            latency=latency,
+        )
+    except OSError as exc:
+        click.echo(
+            f"capic emulator: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True
+        )
+        raise SystemExit(2) from None
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        click.echo(f"capic emulator listening on {handle.url}", nl=True)
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        stats = handle.stats()
+        handle.stop()
+    click.echo(
+        f"capic emulator stopped: {stats['requests']} requests, "
+        f"{stats['events_received']} events accepted, {stats['rejected_requests']} rejected",
+        err=True,
+    )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lark import Lark, Token, Transformer, Tree
+from lark import lexer as lark_lexer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from capic.diagnostics import Diagnostic, Span
@@ -37,6 +38,9 @@ class _Context:
     path: str
     comments: list[ast.Comment] = field(default_factory=list)
     unclaimed: deque[int] = field(default_factory=deque)
+    lines: list[str] = field(default_factory=list)
+    #: Indexes of comments with code before them on their line.
+    trailing: set[int] = field(default_factory=set)
 
 
 def _decode_string(tok: Token, ctx: _Context) -> str:
@@ -94,19 +98,37 @@ class _Builder(Transformer[Token, Any]):
 
     def _claim(self, span: Span) -> tuple[ast.Comment, ...]:
         """Comments that belong to a statement ending at ``span``: every unclaimed comment
-        before its end, plus a trailing comment on its last line."""
+        before its end, plus a trailing comment on its last line. A comment above the statement
+        is claimed only if nothing but comments and blank lines separate them; otherwise (it
+        trails `rule "r" {` or sits above the enclosing declaration) it is left to the
+        enclosing statement."""
         claimed: list[ast.Comment] = []
+        skipped: list[int] = []
         queue = self.ctx.unclaimed
         comments = self.ctx.comments
         while queue:
             c = comments[queue[0]]
             before_end = (c.span.line, c.span.column) < (span.end_line, span.end_column)
-            if before_end or c.span.line == span.end_line:
-                claimed.append(c)
-                queue.popleft()
-            else:
+            if not (before_end or c.span.line == span.end_line):
                 break
+            index = queue.popleft()
+            if c.span.line < span.line and not self._leads(index, span):
+                skipped.append(index)
+            else:
+                claimed.append(c)
+        queue.extendleft(reversed(skipped))
         return tuple(claimed)
+
+    def _leads(self, index: int, span: Span) -> bool:
+        """True if comment ``index`` is a comment line directly above the statement at ``span``."""
+        if index in self.ctx.trailing:
+            return False
+        lines = self.ctx.lines
+        for n in range(self.ctx.comments[index].span.line + 1, span.line):
+            stripped = lines[n - 1].strip()
+            if stripped and not stripped.startswith("#"):
+                return False
+        return not lines[span.line - 1][: span.column - 1].strip()
 
     @staticmethod
     def _nodes(children: list[Any]) -> list[Any]:
@@ -381,31 +403,60 @@ OPERATOR_SPELLING = {
 }
 
 
+#: Statement keywords that may also name a field. LALR look-ahead can make the contextual lexer
+#: read them as keywords after an expression (`now = 1` then `environment = "dev"` in a test);
+#: the parser's error handler then reads them again as names. Operator words stay reserved.
+_SOFT_KEYWORDS = frozenset({"pixel", "element", "rule", "environment", "test", "send", "expect"})
+_ASSIGNS = re.compile(r"(?:\s|#[^\n]*)*=(?!=)")
+
+
 class _Parser:
     def __init__(self, strict: bool = False) -> None:
         self.builder = _Builder()
-        self.lark = Lark(
-            grammar_text(),
-            parser="lalr",
-            lexer="contextual",
-            keep_all_tokens=True,
-            maybe_placeholders=True,
-            transformer=self.builder,
-            lexer_callbacks={"COMMENT": self._on_comment},
-            strict=strict,
-        )
+        # Lark checks every pair of terminals for collisions whenever `interegular` is
+        # installed: ~0.7 s on each CLI start. The grammar is fixed, and the test suite builds
+        # it with strict=True (which runs that check), so normal starts skip it.
+        saved = lark_lexer.has_interegular
+        if not strict:
+            lark_lexer.has_interegular = False
+        try:
+            self.lark = Lark(
+                grammar_text(),
+                parser="lalr",
+                lexer="contextual",
+                keep_all_tokens=True,
+                maybe_placeholders=True,
+                transformer=self.builder,
+                lexer_callbacks={"COMMENT": self._on_comment},
+                strict=strict,
+            )
+        finally:
+            lark_lexer.has_interegular = saved
 
     def _on_comment(self, tok: Token) -> Token:
         ctx = self.builder.ctx
         ctx.unclaimed.append(len(ctx.comments))
         line, column = int(tok.line or 1), int(tok.column or 1)
         text = str(tok.value).rstrip("\r")
+        if ctx.lines[line - 1][: column - 1].strip():
+            ctx.trailing.add(len(ctx.comments))
         ctx.comments.append(ast.Comment(text, Span(ctx.path, line, column, line, column + len(text))))
         return tok
 
     def parse(self, text: str, path: str) -> tuple[tuple[Any, ...], list[ast.Comment]]:
-        self.builder.ctx = ctx = _Context(path)
-        items: tuple[Any, ...] = self.lark.parse(text)  # type: ignore[assignment]
+        self.builder.ctx = ctx = _Context(path, lines=text.split("\n"))
+
+        def soft_keyword(exc: UnexpectedInput) -> bool:
+            """A keyword followed by `=` where a field name may stand is a field name."""
+            if not isinstance(exc, UnexpectedToken) or not {"NAME", "RBRACE"} <= exc.expected:
+                return False
+            tok = exc.token
+            if tok.value not in _SOFT_KEYWORDS or not _ASSIGNS.match(text, int(tok.end_pos or 0)):
+                return False
+            exc.interactive_parser.feed_token(Token.new_borrow_pos("NAME", str(tok.value), tok))
+            return True
+
+        items: tuple[Any, ...] = self.lark.parse(text, on_error=soft_keyword)  # type: ignore[assignment]
         return items, ctx.comments
 
 

@@ -1,0 +1,124 @@
+"""Per-event validation before an event is queued (capi-facts §2, §3.5).
+
+One invalid event would make Meta reject its whole batch, so each server event is checked on
+its own and, when it fails, left out and counted with a short, stable reason (never with the
+values). The checks, in order:
+
+- ``event_name`` present, at most 50 characters;
+- ``event_time`` an integer (unix seconds), not older than 7 days and not more than 60 seconds
+  ahead of the clock (the :class:`~capic.runtime.context.Context` clock);
+- ``action_source`` one of the nine values Meta accepts;
+- website events: ``event_source_url`` (``http://`` or ``https://``) and
+  ``user_data.client_user_agent``;
+- ``user_data`` not empty, and not only keys that Meta finds too broad to match (§3.5).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+__all__ = [
+    "ACTION_SOURCES",
+    "MAX_EVENT_AGE",
+    "MAX_FUTURE_SKEW",
+    "REASONS",
+    "TOO_BROAD",
+    "validate_event",
+]
+
+MAX_EVENT_AGE: Final = 7 * 24 * 3600
+MAX_FUTURE_SKEW: Final = 60
+MAX_EVENT_NAME: Final = 50
+
+ACTION_SOURCES: Final = frozenset(
+    {
+        "email",
+        "website",
+        "app",
+        "phone_call",
+        "chat",
+        "physical_store",
+        "system_generated",
+        "business_messaging",
+        "other",
+    }
+)
+#: §3.5: a user_data whose keys are a subset of one of these cannot be matched.
+TOO_BROAD: Final = (
+    frozenset({"ct", "country", "st", "zp", "ge", "client_user_agent"}),
+    frozenset({"db", "client_user_agent"}),
+    frozenset({"fn", "ge"}),
+    frozenset({"ln", "ge"}),
+)
+_BROAD_KEYS: Final = frozenset().union(*TOO_BROAD)
+
+MISSING_EVENT_NAME: Final = "missing event_name"
+LONG_EVENT_NAME: Final = "event_name longer than 50 characters"
+MISSING_EVENT_TIME: Final = "missing event_time"
+INVALID_EVENT_TIME: Final = "invalid event_time"
+OLD_EVENT_TIME: Final = "event_time older than 7 days"
+FUTURE_EVENT_TIME: Final = "event_time in the future"
+MISSING_ACTION_SOURCE: Final = "missing action_source"
+INVALID_ACTION_SOURCE: Final = "invalid action_source"
+MISSING_URL: Final = "website event without event_source_url"
+INVALID_URL: Final = "event_source_url is not an http(s) URL"
+MISSING_USER_AGENT: Final = "website event without client_user_agent"
+EMPTY_USER_DATA: Final = "no customer information (empty user_data)"
+BROAD_USER_DATA: Final = "customer information too broad to match"
+
+#: Every reason :func:`validate_event` (and the payload builder) can give.
+REASONS: Final = (
+    MISSING_EVENT_NAME,
+    LONG_EVENT_NAME,
+    MISSING_EVENT_TIME,
+    INVALID_EVENT_TIME,
+    OLD_EVENT_TIME,
+    FUTURE_EVENT_TIME,
+    MISSING_ACTION_SOURCE,
+    INVALID_ACTION_SOURCE,
+    MISSING_URL,
+    INVALID_URL,
+    MISSING_USER_AGENT,
+    EMPTY_USER_DATA,
+    BROAD_USER_DATA,
+)
+
+
+def validate_event(event: dict[str, Any], now: float) -> str | None:
+    """The first reason ``event`` cannot be sent, or None when it can."""
+    name = event.get("event_name")
+    if type(name) is not str or not name:
+        return MISSING_EVENT_NAME
+    if len(name) > MAX_EVENT_NAME:
+        return LONG_EVENT_NAME
+    t = event.get("event_time")
+    if t is None:
+        return MISSING_EVENT_TIME
+    if type(t) is not int:
+        return INVALID_EVENT_TIME
+    if t < now - MAX_EVENT_AGE:
+        return OLD_EVENT_TIME
+    if t > now + MAX_FUTURE_SKEW:
+        return FUTURE_EVENT_TIME
+    source = event.get("action_source")
+    if source is None:
+        return MISSING_ACTION_SOURCE
+    if type(source) is not str or source not in ACTION_SOURCES:
+        return INVALID_ACTION_SOURCE
+    user = event.get("user_data")
+    if source == "website":
+        url = event.get("event_source_url")
+        if url is None or url == "":
+            return MISSING_URL
+        if type(url) is not str or not url[:8].lower().startswith(("http://", "https://")):
+            return INVALID_URL
+        if type(user) is not dict or not user.get("client_user_agent"):
+            return MISSING_USER_AGENT
+    if type(user) is not dict or not user:
+        return EMPTY_USER_DATA
+    if len(user) <= 6 and user.keys() <= _BROAD_KEYS:
+        keys = user.keys()
+        for broad in TOO_BROAD:
+            if keys <= broad:
+                return BROAD_USER_DATA
+    return None

@@ -337,3 +337,22 @@ def suggest(name: str, candidates: Iterable[str], *, cutoff: float = 0.65) -> st
         if score > best_score or (score == best_score and best is None):
             best, best_score = candidate, score
     return best
+
+
+# -- added for the linter (capic.lint): recommendations per action source ------------------------
+
+
+@functools.cache
+def recommended_parameters(source: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(server-event keys, user_data keys)`` Meta recommends for every event plus those for
+    action source ``source`` (``x-capic-recommended-event-keys`` and
+    ``x-capic-recommended-user-data`` of ``action_sources.schema.json``, top level and branch).
+    ``source`` None or unknown: the keys recommended for every event."""
+    doc = schema("action_sources")
+    branch = _if_then_branches("action_sources", "action_source").get(source or "", {})
+    event_keys: dict[str, None] = {}
+    user_keys: dict[str, None] = {}
+    for part in (doc, branch):
+        event_keys.update(dict.fromkeys(part.get("x-capic-recommended-event-keys", ())))
+        user_keys.update(dict.fromkeys(part.get("x-capic-recommended-user-data", ())))
+    return tuple(event_keys), tuple(user_keys)

@@ -1,0 +1,409 @@
+"""Lint configuration: where it is found, what it means, and its validation.
+
+The configuration is the ``[lint]`` table of a ``capic.toml`` or the ``[tool.capic]`` table of
+a ``pyproject.toml``. The closest one wins, walking up from the project's root directory (in
+one directory, ``capic.toml`` before ``pyproject.toml``; a file without the table is skipped;
+the walk stops at the root of a git repository). There is no merging between files.
+
+Keys (schema: ``capic schema config``, ``$defs/lint``):
+
+* ``select``: codes or code prefixes enabled instead of the default set (``ALL``: every check);
+* ``extend-select``: added to the default (or selected) set;
+* ``ignore``: removed. The most specific selector wins (``select = ["D"]`` with ``ignore =
+  ["D002"]`` leaves D001 and D003; ``ignore = ["D"]`` with ``extend-select = ["D002"]`` keeps
+  D002); between equally specific ones, ignore wins;
+* ``per-file-ignores``: glob (relative to the configuration file's directory; a pattern without
+  ``/`` also matches the file name alone) -> codes or prefixes ignored in matching files;
+* ``fail-level``: ``error`` (default), ``warning`` or ``info``;
+* ``options``: ``[lint.options.<check-name>]`` tables with each check's own settings.
+
+Front-end codes (S, R, C) are always reported: a file with those errors cannot be compiled.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from capic.diagnostics import Diagnostic, Severity, Span
+from capic.lint.registry import PSEUDO_CODES, Check, all_checks, all_infos, is_frontend
+from capic.meta.catalog import suggest
+
+CAPIC_TOML = "capic.toml"
+PYPROJECT = "pyproject.toml"
+#: Lint codes that configuration cannot deselect (problems of the configuration itself).
+_ALWAYS = frozenset({"C101", "C102"})
+
+
+class ConfigError(ValueError):
+    """A command-line selection that cannot be honoured (unknown code, bad level)."""
+
+
+@dataclass(frozen=True)
+class ConfigSource:
+    """A lint table and where it was found."""
+
+    path: Path
+    table: Mapping[str, Any]
+    #: "[lint]" or "[tool.capic]"
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Command-line settings: ``select`` replaces the configured one, the others extend it."""
+
+    select: Sequence[str] | None = None
+    ignore: Sequence[str] = ()
+    extend_select: Sequence[str] = ()
+    fail_level: Severity | None = None
+
+
+@dataclass(frozen=True)
+class LintSettings:
+    """The resolved configuration of one project."""
+
+    enabled: frozenset[str]
+    fail_level: Severity = Severity.ERROR
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: Directory that per-file-ignores patterns are relative to.
+    base_dir: Path | None = None
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    source: ConfigSource | None = None
+
+    def is_enabled(self, code: str) -> bool:
+        return is_frontend(code) or code in _ALWAYS or code in self.enabled
+
+    def ignored_in_file(self, code: str, path: Path) -> bool:
+        """Whether per-file-ignores turn ``code`` off in the file at absolute ``path``."""
+        if not self.per_file_ignores or is_frontend(code) or code in _ALWAYS:
+            return False
+        base = self.base_dir or path.parent
+        rel = PurePosixPath(Path(os.path.relpath(path, base)).as_posix())
+        for pattern, selectors in self.per_file_ignores:
+            hit = fnmatch.fnmatch(str(rel), pattern)
+            if not hit and "/" not in pattern:
+                hit = fnmatch.fnmatch(rel.name, pattern)
+            if hit and any(_matches(s, code) for s in selectors):
+                return True
+        return False
+
+
+def _matches(selector: str, code: str) -> bool:
+    return selector == "ALL" or code.startswith(selector)
+
+
+def _specificity(selector: str) -> int:
+    return 0 if selector == "ALL" else len(selector)
+
+
+def selectable_codes() -> list[str]:
+    """Codes that select/ignore act on (checks and suppression pseudo-rules)."""
+    return [c for c in all_infos() if not is_frontend(c) and c not in _ALWAYS]
+
+
+def known_selector(selector: str) -> bool:
+    return selector == "ALL" or any(code.startswith(selector) for code in all_infos())
+
+
+def selection(
+    select: Sequence[str] | None,
+    extend_select: Sequence[str],
+    ignore: Sequence[str],
+    defaults: Iterable[str],
+) -> frozenset[str]:
+    """The enabled codes: the most specific matching selector decides, ignore wins ties."""
+    default_set = set(defaults)
+    enabled: set[str] = set()
+    for code in selectable_codes():
+        best_on = -1 if (select is None and code in default_set) else None
+        for s in [*(select or ()), *extend_select]:
+            if _matches(s, code):
+                spec = _specificity(s)
+                best_on = spec if best_on is None else max(best_on, spec)
+        if best_on is None:
+            continue
+        best_off = max((_specificity(s) for s in ignore if _matches(s, code)), default=None)
+        if best_off is None or best_on > best_off:
+            enabled.add(code)
+    return frozenset(enabled)
+
+
+def default_codes() -> list[str]:
+    checks = all_checks()
+    return [c for c in selectable_codes() if c in PSEUDO_CODES or checks[c].default_enabled]
+
+
+# ----------------------------------------------------------------------------- discovery
+
+
+def _read(path: Path) -> tuple[dict[str, Any] | None, str, str | None]:
+    """(data, text, error) of a TOML file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        return tomllib.loads(text), text, None
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, "", f"cannot read {path.name}: {exc}"
+    except tomllib.TOMLDecodeError as exc:
+        return None, "", f"{path.name} is not valid TOML: {exc}"
+
+
+def find_config(start: Path) -> ConfigSource | None:
+    """The closest lint table at or above ``start`` (see the module docs)."""
+    directory = start.resolve()
+    while True:
+        for name, keys, section in (
+            (CAPIC_TOML, ("lint",), "[lint]"),
+            (PYPROJECT, ("tool", "capic"), "[tool.capic]"),
+        ):
+            candidate = directory / name
+            if not candidate.is_file():
+                continue
+            data, text, _ = _read(candidate)
+            # Unreadable files are reported by the loader (capic.toml) or ignored (pyproject).
+            if data is None:
+                continue
+            table: Any = data
+            for key in keys:
+                table = table.get(key) if isinstance(table, dict) else None
+            if table is not None:
+                return ConfigSource(
+                    candidate, table if isinstance(table, dict) else {}, section, text
+                )
+        if (directory / ".git").exists() or directory.parent == directory:
+            return None
+        directory = directory.parent
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _key_span(source: ConfigSource, rel: str, table: Sequence[str], key: str | None) -> Span:
+    """Where ``key`` of ``table`` (a path below the lint section) is written; falls back to the
+    section's header, then to the start of the file."""
+    prefix = ["lint"] if source.section == "[lint]" else ["tool", "capic"]
+    wanted = [*prefix, *table]
+    current: list[str] | None = None
+    fallback: Span | None = None
+    for number, line in enumerate(source.text.split("\n"), start=1):
+        header = re.match(r"^\s*\[+\s*([^\]]+?)\s*\]+", line)
+        if header:
+            current = [p.strip().strip("\"'") for p in header.group(1).split(".")]
+            whole = Span(rel, number, 1, number, len(line.rstrip()) + 1)
+            if current == prefix and fallback is None:
+                fallback = whole
+            if key is not None and current == [*wanted, key] and key in line:
+                col = line.index(key) + 1
+                return Span(rel, number, col, number, col + len(key))
+            if key is None and current == wanted:
+                return whole
+            continue
+        if key is not None and current == wanted:
+            m = re.match(rf"""^(\s*)["']?{re.escape(key)}["']?\s*=""", line)
+            if m:
+                col = len(m.group(1)) + 1
+                return Span(rel, number, col, number, col + len(key))
+    return fallback or Span.point(rel, 1, 1)
+
+
+def load_settings(
+    root: Path, overrides: Overrides | None = None
+) -> tuple[LintSettings, list[Diagnostic], ConfigSource | None]:
+    """Resolve the settings of the project rooted at ``root``, with diagnostics (C101, C102)
+    about its configuration. Raises :class:`ConfigError` for bad command-line selectors."""
+    overrides = overrides or Overrides()
+    for s in [*(overrides.select or ()), *overrides.ignore, *overrides.extend_select]:
+        if not known_selector(s):
+            hint = suggest(s, list(all_infos()))
+            raise ConfigError(
+                f"unknown code or prefix {s!r}" + (f" (did you mean {hint}?)" if hint else "")
+            )
+    source = find_config(root)
+    diags: list[Diagnostic] = []
+    table: Mapping[str, Any] = {}
+    if source is not None:
+        table = source.table
+        rel = Path(os.path.relpath(source.path, root)).as_posix()
+        diags = validate_table(source, rel)
+
+    def strings(key: str) -> list[str]:
+        value = table.get(key)
+        return [s for s in value if isinstance(s, str)] if isinstance(value, list) else []
+
+    select: list[str] | None = strings("select") if "select" in table else None
+    if overrides.select is not None:
+        select = list(overrides.select)
+    enabled = selection(
+        select,
+        [*strings("extend-select"), *overrides.extend_select],
+        [*strings("ignore"), *overrides.ignore],
+        default_codes(),
+    )
+    fail_level = Severity.ERROR
+    if isinstance(table.get("fail-level"), str) and table["fail-level"] in {
+        "error",
+        "warning",
+        "info",
+    }:
+        fail_level = Severity.parse(table["fail-level"])
+    if overrides.fail_level is not None:
+        fail_level = overrides.fail_level
+    pfi: list[tuple[str, tuple[str, ...]]] = []
+    raw_pfi = table.get("per-file-ignores")
+    if isinstance(raw_pfi, dict):
+        for pattern, selectors in raw_pfi.items():
+            if isinstance(selectors, list):
+                pfi.append((str(pattern), tuple(s for s in selectors if isinstance(s, str))))
+    options: dict[str, dict[str, Any]] = {}
+    raw_options = table.get("options")
+    checks_by_name = {cls.name: cls for cls in all_checks().values()}
+    if isinstance(raw_options, dict):
+        for name, values in raw_options.items():
+            cls = checks_by_name.get(name)
+            if cls is not None and isinstance(values, dict):
+                options[name] = {
+                    k: v
+                    for k, v in values.items()
+                    if k in cls.options and cls.options[k].accepts(v)
+                }
+    settings = LintSettings(
+        enabled=enabled,
+        fail_level=fail_level,
+        per_file_ignores=tuple(pfi),
+        base_dir=source.path.parent if source is not None else None,
+        options=options,
+        source=source,
+    )
+    return settings, diags, source
+
+
+def validate_table(source: ConfigSource, rel: str) -> list[Diagnostic]:
+    """Diagnostics for a lint table: schema failures (C101) and selectors matching no check
+    (C102)."""
+    from capic.lint.schema import dotted, evaluator
+
+    c101, c102 = PSEUDO_CODES["C101"], PSEUDO_CODES["C102"]
+    diags: list[Diagnostic] = []
+    where = f"{source.path.name} {source.section}"
+    document = "pyproject_tool_capic"
+    for f in evaluator().validate(document, dict(source.table)):
+        path = [str(p) for p in f.path]
+        if f.kind == "additionalProperties":
+            known = list(f.schema.get("properties", {}))
+            hint = suggest(f.key or "", known)
+            diags.append(
+                c101.diagnostic(
+                    f"{where}: unknown key `{dotted(f.target)}`",
+                    _key_span(source, rel, path, f.key),
+                    f"did you mean `{hint}`?" if hint else f"keys: {', '.join(known)}",
+                )
+            )
+            continue
+        key = path[-1] if path else None
+        table = path[:-1]
+        if key is not None and len(path) >= 2 and path[0] in {"select", "ignore", "extend-select"}:
+            table, key = [], path[0]
+        elif len(path) >= 2 and path[0] == "per-file-ignores":
+            table, key = ["per-file-ignores"], path[1]
+        message = _config_message(f.kind, f.expected, f.instance)
+        hint = None
+        if f.kind == "enum" and isinstance(f.instance, str):
+            hint = suggest(f.instance, [str(o) for o in f.expected])
+        elif (
+            f.kind == "pattern"
+            and isinstance(f.instance, str)
+            and known_selector(f.instance.upper())
+        ):
+            hint = f.instance.upper()
+        diags.append(
+            c101.diagnostic(
+                f"{where}: `{dotted(f.target)}` {message}",
+                _key_span(source, rel, table, key),
+                f"did you mean {hint!r}?" if hint else "see `capic schema config` ($defs/lint)",
+            )
+        )
+    diags.extend(_check_selectors(source, rel, where, c102))
+    diags.extend(_check_options(source, rel, where, c101))
+    return diags
+
+
+def _config_message(kind: str, expected: Any, instance: Any) -> str:
+    if kind == "type":
+        return f"must be of type {expected}, got {type(instance).__name__}"
+    if kind in {"enum", "const"}:
+        options = expected if isinstance(expected, list) else [expected]
+        return f"must be one of {', '.join(map(str, options))}, got {instance!r}"
+    if kind == "pattern":
+        return f"{instance!r} is not a code or prefix (uppercase letters and digits, or ALL)"
+    if kind == "uniqueItems":
+        return "lists a selector twice"
+    return f"is not valid ({kind})"
+
+
+def _check_selectors(source: ConfigSource, rel: str, where: str, info: Any) -> Iterable[Diagnostic]:
+    table = source.table
+    lists: list[tuple[list[str], str, Any]] = []
+    for key in ("select", "ignore", "extend-select"):
+        if isinstance(table.get(key), list):
+            lists.append(([], key, table[key]))
+    if isinstance(table.get("per-file-ignores"), dict):
+        for pattern, value in table["per-file-ignores"].items():
+            if isinstance(value, list):
+                lists.append((["per-file-ignores"], pattern, value))
+    codes = list(all_infos())
+    for parent, key, values in lists:
+        for selector in values:
+            if not isinstance(selector, str) or not re.fullmatch(r"[A-Z][A-Z0-9]*", selector):
+                continue
+            if known_selector(selector):
+                continue
+            hint = suggest(selector, codes)
+            yield info.diagnostic(
+                f"{where}: `{selector}` in {key} matches no check",
+                _key_span(source, rel, parent, key),
+                f"did you mean {hint}?" if hint else "`capic rules` lists the codes",
+            )
+
+
+def _check_options(source: ConfigSource, rel: str, where: str, info: Any) -> Iterable[Diagnostic]:
+    raw = source.table.get("options")
+    if not isinstance(raw, dict):
+        return
+    checks: dict[str, type[Check]] = {cls.name: cls for cls in all_checks().values()}
+    for name, values in raw.items():
+        cls = checks.get(name)
+        if cls is None:
+            hint = suggest(name, list(checks))
+            yield info.diagnostic(
+                f"{where}: options for unknown check `{name}`",
+                _key_span(source, rel, ["options"], name),
+                f"did you mean `{hint}`?"
+                if hint
+                else "options are keyed by check name (`capic rules`)",
+            )
+            continue
+        if not isinstance(values, dict):
+            continue
+        for key, value in values.items():
+            option = cls.options.get(key)
+            if option is None:
+                hint = suggest(key, list(cls.options))
+                known = ", ".join(cls.options) or "none"
+                yield info.diagnostic(
+                    f"{where}: `{name}` has no option `{key}`",
+                    _key_span(source, rel, ["options", name], key),
+                    f"did you mean `{hint}`?" if hint else f"its options: {known}",
+                )
+            elif not option.accepts(value):
+                yield info.diagnostic(
+                    f"{where}: option `{key}` of `{name}` must be a {option.type}, got {value!r}",
+                    _key_span(source, rel, ["options", name], key),
+                    option.description,
+                )

@@ -1,0 +1,429 @@
+"""Running the linter: load projects, run the enabled checks, apply configuration and
+suppressions, and decide the exit status.
+
+:func:`check_paths` is the public entry point (``capic check``, :func:`capic.api.check`, and the
+build step, which refuses to build with errors). :func:`lint_project` lints one loaded project.
+
+Environments: findings that depend on the environment (pixel overrides, test event codes,
+browser-shared pixels) are computed for every environment checked and merged: a finding that
+holds in all of them is reported once, otherwise its message names the environments and
+``data["environments"]`` lists them. ``env=None`` checks every declared environment (or the
+base configuration when none is declared); ``env="production"`` checks that one only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from capic.diagnostics import Diagnostic, Severity, Span
+from capic.lint.config import ConfigError, LintSettings, Overrides, load_settings
+from capic.lint.context import EnvView, LintContext
+from capic.lint.registry import Check, all_checks
+from capic.model import ir
+from capic.model.project import LoadResult, load
+
+__all__ = ["CheckResult", "ConfigError", "Finding", "check_paths", "lint_project"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A diagnostic and the project it belongs to (None for problems with the paths given)."""
+
+    diagnostic: Diagnostic
+    result: LoadResult | None
+
+    @property
+    def display_path(self) -> str | None:
+        """The file as people should see it (relative to the working directory when close)."""
+        span = self.diagnostic.span
+        if span is None:
+            return None
+        return self.result.display_path(span.file) if self.result is not None else span.file
+
+    @property
+    def root(self) -> Path | None:
+        return self.result.root if self.result is not None else None
+
+
+@dataclass
+class CheckResult:
+    """What :func:`check_paths` found."""
+
+    findings: list[Finding]
+    results: list[LoadResult]
+    fail_level: Severity
+    exit_code: int
+    #: Lint settings per project root.
+    settings: dict[Path, LintSettings] = field(default_factory=dict)
+    #: Environments checked per project root (None: the base configuration).
+    environments: dict[Path, list[str | None]] = field(default_factory=dict)
+    _texts: dict[tuple[Path, str], str | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """Every reported diagnostic, sorted by file, line, column and code."""
+        return [f.diagnostic for f in self.findings]
+
+    @property
+    def failed(self) -> bool:
+        return any(d.severity >= self.fail_level for d in self.diagnostics)
+
+    def display_path(self, finding: Finding) -> str | None:
+        return finding.display_path
+
+    def source_text(self, finding: Finding) -> str | None:
+        """The text of the file a finding points into (for code frames)."""
+        span = finding.diagnostic.span
+        if span is None or finding.result is None:
+            return None
+        key = (finding.result.root, span.file)
+        if key not in self._texts:
+            self._texts[key] = _read_source(finding.result, span.file)
+        return self._texts[key]
+
+    def counts(self) -> dict[str, int]:
+        out = {s.label: 0 for s in sorted(Severity, reverse=True)}
+        for d in self.diagnostics:
+            out[d.severity.label] += 1
+        return out
+
+
+def _read_source(result: LoadResult, rel: str) -> str | None:
+    if result.project is not None:
+        for f in result.project.files:
+            if f.path == rel:
+                return f.text
+    try:
+        return (result.root / rel).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+# ----------------------------------------------------------------------------- linting
+
+
+def _environments(project: ir.Project, env: str | None) -> tuple[list[EnvView], bool]:
+    if env is not None:
+        if env not in project.environments:
+            raise ConfigError(_unknown_env(env, project))
+        return [EnvView(project, env)], len(project.environments) > 1
+    if not project.environments:
+        return [EnvView(project, None)], False
+    return [EnvView(project, name) for name in project.environments], False
+
+
+def _unknown_env(env: str, project: ir.Project) -> str:
+    from capic.meta.catalog import suggest
+
+    declared = list(project.environments)
+    hint = suggest(env, declared)
+    tail = (
+        f" (did you mean {hint!r}?)"
+        if hint
+        else (f"; declared: {', '.join(declared)}" if declared else "; none is declared")
+    )
+    return f"project {project.name!r} has no environment {env!r}{tail}"
+
+
+def _instantiate(settings: LintSettings) -> list[Check]:
+    checks = all_checks()
+    return [
+        cls(settings.options.get(cls.name))
+        for code, cls in checks.items()
+        if settings.is_enabled(code)
+    ]
+
+
+def _claimants() -> list[Check]:
+    """Every schema-claiming check, specific ones before the generic V checks."""
+    ordered = sorted(all_checks().values(), key=lambda c: (c.group == "schema", c.code))
+    return [cls() for cls in ordered]
+
+
+def _merge(
+    per_env: list[tuple[str | None, Diagnostic]], env_names: list[str | None]
+) -> list[Diagnostic]:
+    """Merge environment-sensitive findings that hold in several environments."""
+    groups: dict[tuple[Any, ...], list[tuple[str | None, Diagnostic]]] = {}
+    for name, d in per_env:
+        groups.setdefault((d.code, d.span, d.message), []).append((name, d))
+    merged: list[Diagnostic] = []
+    named = [n for n in env_names if n is not None]
+    for items in groups.values():
+        first = items[0][1]
+        names = [n for n, _ in items if n is not None]
+        if not named:
+            merged.append(first)
+            continue
+        ordered = [n for n in named if n in set(names)]
+        message = first.message
+        already_named = all(f"`{n}`" in message for n in ordered)
+        if len(ordered) < len(named) and not already_named:
+            label = "environment" if len(ordered) == 1 else "environments"
+            message = f"{message} (in {label} {', '.join(ordered)})"
+        data = {**first.data, "environments": ordered}
+        merged.append(
+            Diagnostic(
+                first.code, first.name, first.severity, message, first.span, first.help, data
+            )
+        )
+    return merged
+
+
+def lint_project(
+    project: ir.Project,
+    settings: LintSettings,
+    *,
+    env: str | None = None,
+    frontend: Sequence[Diagnostic] = (),
+    cache_root: Path | None = None,
+) -> tuple[list[Diagnostic], LintContext]:
+    """Run the enabled checks on one project. ``frontend`` are the loader's diagnostics (their
+    error spans are treated as unknown values, not nulls). With ``cache_root`` (the project
+    root) the per-file findings are cached in ``.capic_cache/lint/`` (not when the front end
+    found errors). Returns the lint diagnostics before per-file ignores and suppressions."""
+    from capic.lint.cache import FileResult, LintCache, context_key
+
+    envs, restricted = _environments(project, env)
+    poisoned = frozenset(
+        d.span for d in frontend if d.span is not None and d.severity >= Severity.ERROR
+    )
+    ctx = LintContext(project, envs, poisoned, restricted)
+    run = _Run(ctx, _instantiate(settings))
+    out: list[Diagnostic] = []
+    per_env: list[tuple[str | None, Diagnostic]] = []
+    key = (
+        context_key(project, run.enabled, settings.options, [e.name for e in envs])
+        if cache_root is not None and not poisoned
+        else ""
+    )
+    cache = LintCache.open(cache_root if key else None, key)
+    shas = {f.path: f.sha256 for f in project.files}
+    by_file: dict[str, list[ir.Rule]] = {}
+    for rule in project.rules:
+        by_file.setdefault(rule.file, []).append(rule)
+    for file, rules in by_file.items():
+        hit = cache.get(file, shas.get(file, ""))
+        if hit is None:
+            hit = FileResult([], [], ctx.rule_element_refs(rules))
+            for rule in rules:
+                run.rule(rule, hit.plain, hit.per_env)
+            cache.put(file, shas.get(file, ""), hit)
+        ctx.element_refs_by_file[file] = hit.element_refs
+        out.extend(hit.plain)
+        per_env.extend(hit.per_env)
+    cache.keep_only(by_file)
+    cache.save()
+    for view in envs:
+        for check in run.checks:
+            per_env.extend((view.name, d) for d in check.check_environment(ctx, view))
+    for check in run.checks:
+        _collect(check, check.finalize(ctx), out, per_env, envs)
+    out.extend(_merge(per_env, [e.name for e in envs]))
+    return out, ctx
+
+
+class _Run:
+    """The per-rule part of a lint run: schema failures, per-send and per-rule hooks."""
+
+    def __init__(self, ctx: LintContext, checks: list[Check]) -> None:
+        self.ctx = ctx
+        self.checks = checks
+        self.enabled = {c.code for c in checks}
+        self.by_code = {c.code: c for c in checks}
+        self.claimants = _claimants()
+        self.plain = [c for c in checks if not c.env_sensitive]
+        self.sensitive = [c for c in checks if c.env_sensitive]
+        envs = ctx.environments
+        self.base = envs[0] if len(envs) == 1 else EnvView(ctx.project, None)
+
+    def rule(
+        self,
+        rule: ir.Rule,
+        out: list[Diagnostic],
+        per_env: list[tuple[str | None, Diagnostic]],
+    ) -> None:
+        ctx, envs = self.ctx, self.ctx.environments
+        for send in rule.sends:
+            for finding in ctx.send_data(send).findings:
+                owner = next((c for c in self.claimants if c.claims(finding)), None)
+                if owner is None or owner.code not in self.enabled:
+                    continue
+                d = self.by_code[owner.code].describe(ctx, send, finding)
+                if d is not None:
+                    _collect(owner, [d], out, per_env, envs)
+            for check in self.plain:
+                out.extend(check.check_send(ctx, rule, send, self.base))
+            for view in envs:
+                for check in self.sensitive:
+                    per_env.extend((view.name, d) for d in check.check_send(ctx, rule, send, view))
+        for check in self.checks:
+            _collect(check, check.check_rule(ctx, rule), out, per_env, envs)
+
+
+def _collect(
+    check: Check,
+    produced: Iterable[Diagnostic],
+    out: list[Diagnostic],
+    per_env: list[tuple[str | None, Diagnostic]],
+    envs: list[EnvView],
+) -> None:
+    items = list(produced)
+    if check.env_sensitive:
+        per_env.extend((e.name, d) for e in envs for d in items)
+    else:
+        out.extend(items)
+
+
+# ----------------------------------------------------------------------------- whole runs
+
+
+def _config_c001_is_lint(d: Diagnostic, config_path: str | None) -> bool:
+    """The loader validates capic.toml's [lint] table too (C001); the linter reports those
+    problems itself, with suggestions (C101/C102)."""
+    if d.code != "C001" or config_path is None:
+        return False
+    return d.message.startswith((f"{config_path}: lint.", f"{config_path}: lint:"))
+
+
+def _filter(
+    result: LoadResult,
+    settings: LintSettings,
+    diagnostics: list[Diagnostic],
+) -> list[Diagnostic]:
+    kept = []
+    for d in diagnostics:
+        if not settings.is_enabled(d.code):
+            continue
+        if d.span is not None and settings.ignored_in_file(d.code, result.root / d.span.file):
+            continue
+        kept.append(d)
+    return kept
+
+
+def _one(
+    result: LoadResult, overrides: Overrides, env: str | None, use_cache: bool
+) -> tuple[list[Diagnostic], LintSettings, list[str | None]]:
+    from capic.lint import suppress
+
+    settings, config_diags, _ = load_settings(result.root, overrides)
+    frontend = [d for d in result.diagnostics if not _config_c001_is_lint(d, result.config.path)]
+    diagnostics: list[Diagnostic] = [*frontend, *config_diags]
+    project = result.project
+    if project is None:
+        return diagnostics, settings, [env]
+    cache_root = result.root if use_cache and result.config.path is not None else None
+    lint, ctx = lint_project(project, settings, env=env, frontend=frontend, cache_root=cache_root)
+    lint = _filter(result, settings, lint)
+    sensitive = {c.code for c in all_checks().values() if c.env_sensitive}
+
+    def reportable(code: str, file: str) -> bool:
+        if not settings.is_enabled(code) or settings.ignored_in_file(code, result.root / file):
+            return False
+        return not (ctx.env_restricted and code in sensitive)
+
+    kept, problems = suppress.apply(project.files, lint, reportable=reportable)
+    diagnostics.extend(kept)
+    diagnostics.extend(_filter(result, settings, problems))
+    return diagnostics, settings, [e.name for e in ctx.environments]
+
+
+def _exit_code(diagnostics: Iterable[Diagnostic], fail_level: Severity) -> int:
+    """2 when the configuration (C codes) is broken, else 1 at or above the fail level."""
+    items = list(diagnostics)
+    if any(d.severity >= Severity.ERROR and d.code.startswith("C") for d in items):
+        return 2
+    return 1 if any(d.severity >= fail_level for d in items) else 0
+
+
+def check_paths(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    env: str | None = None,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+    extend_select: Sequence[str] | None = None,
+    fail_level: Severity | str | None = None,
+    use_cache: bool = True,
+) -> CheckResult:
+    """Load and lint the projects the paths belong to.
+
+    ``select`` replaces the configured selection; ``ignore`` and ``extend_select`` extend the
+    configured lists; ``fail_level`` overrides the configured one. ``env`` restricts the
+    environment-dependent checks to one environment. A file inside a project is checked in the
+    context of its whole project, and only its own diagnostics are reported.
+
+    Raises :class:`ConfigError` for an unknown selector, fail level or environment.
+    ``exit_code``: 0 clean, 1 findings at or above the fail level, 2 configuration problems
+    (capic.toml, the lint table) or unreadable paths.
+    """
+    level: Severity | None
+    if isinstance(fail_level, str):
+        try:
+            level = Severity.parse(fail_level)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    else:
+        level = fail_level
+    overrides = Overrides(
+        select=list(select) if select is not None else None,
+        ignore=list(ignore or ()),
+        extend_select=list(extend_select or ()),
+        fail_level=level,
+    )
+    results, problems = load([os.fspath(p) for p in paths], use_cache=use_cache)
+    findings: list[Finding] = [Finding(d, None) for d in problems]
+    settings_by_root: dict[Path, LintSettings] = {}
+    envs_by_root: dict[Path, list[str | None]] = {}
+    levels: list[Severity] = []
+    for result in results:
+        diagnostics, settings, envs = _one(result, overrides, env, use_cache)
+        settings_by_root[result.root] = settings
+        envs_by_root[result.root] = envs
+        levels.append(settings.fail_level)
+        for d in diagnostics:
+            if _outside_focus(result, d):
+                continue
+            findings.append(Finding(d, result))
+    findings.sort(key=_sort_key)
+    effective = min(levels) if levels else (level or Severity.ERROR)
+    exit_code = 0
+    for result_level, group in _by_level(findings, settings_by_root):
+        code = _exit_code(group, result_level)
+        exit_code = max(exit_code, code)
+    if any(f.result is None and f.diagnostic.severity >= Severity.ERROR for f in findings):
+        exit_code = 2
+    return CheckResult(findings, results, effective, exit_code, settings_by_root, envs_by_root)
+
+
+def _outside_focus(result: LoadResult, d: Diagnostic) -> bool:
+    """Whether a diagnostic is about a file that was not asked for (when files were given).
+    Configuration problems (C codes) concern every file and are always reported."""
+    if result.focus is None or d.span is None or d.code.startswith("C"):
+        return False
+    return d.span.file not in result.focus
+
+
+def _by_level(
+    findings: list[Finding], settings: dict[Path, LintSettings]
+) -> Iterable[tuple[Severity, list[Diagnostic]]]:
+    groups: dict[Path | None, list[Diagnostic]] = {}
+    for f in findings:
+        groups.setdefault(f.root, []).append(f.diagnostic)
+    for root, diagnostics in groups.items():
+        level = (
+            settings[root].fail_level if root is not None and root in settings else Severity.ERROR
+        )
+        yield level, diagnostics
+
+
+def _sort_key(f: Finding) -> tuple[Any, ...]:
+    d = f.diagnostic
+    span: Span | None = d.span
+    if span is None:
+        return ("", 0, 0, d.code, d.message)
+    return (f.display_path or "", span.line, span.column, d.code, d.message)

@@ -1,0 +1,75 @@
+"""Human formats: ``full`` (a code frame under every diagnostic) and ``concise`` (one line)."""
+
+from __future__ import annotations
+
+import click
+
+from capic.diagnostics import Diagnostic, Severity
+from capic.lint.engine import CheckResult
+from capic.lint.render import Renderer, RenderOptions
+from capic.lint.render._common import location, summary
+
+_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+#: Lines of a multi-line span shown in a frame.
+_MAX_FRAME_LINES = 4
+
+
+def _style(text: str, d: Diagnostic, options: RenderOptions) -> str:
+    return click.style(text, fg=_COLOURS[d.severity], bold=True) if options.colour else text
+
+
+class ConciseRenderer(Renderer):
+    """``path:line:col: CODE message``"""
+
+    human = True
+
+    def render(self, result: CheckResult, options: RenderOptions) -> str:
+        lines = [
+            f"{location(f)}: {_style(f.diagnostic.code, f.diagnostic, options)} {f.diagnostic.message}"
+            for f in result.findings
+        ]
+        lines.append(summary(result))
+        return "\n".join(lines) + "\n"
+
+
+class FullRenderer(Renderer):
+    """A header, the location, a code frame with ``^^^`` under the span, and the help."""
+
+    human = True
+
+    def render(self, result: CheckResult, options: RenderOptions) -> str:
+        out: list[str] = []
+        for f in result.findings:
+            d = f.diagnostic
+            head = _style(f"{d.severity.label}[{d.code}]", d, options)
+            out.append(f"{head}: {d.message}")
+            if d.span is not None:
+                out.append(f"  --> {location(f)}")
+                text = result.source_text(f)
+                if text is not None:
+                    out.extend(_frame(text, d, options))
+            if d.help:
+                out.append(f"   = help: {d.help}")
+            out.append("")
+        out.append(summary(result))
+        return "\n".join(out) + "\n"
+
+
+def _frame(text: str, d: Diagnostic, options: RenderOptions) -> list[str]:
+    assert d.span is not None
+    lines = text.split("\n")
+    first = d.span.line
+    last = min(d.span.end_line, first + _MAX_FRAME_LINES - 1)
+    if first < 1 or first > len(lines):
+        return []
+    width = len(str(last))
+    pad = " " * width
+    frame = [f" {pad} |"]
+    for n in range(first, min(last, len(lines)) + 1):
+        line = lines[n - 1].replace("\t", " ").rstrip("\r")
+        frame.append(f" {n:>{width}} | {line}".rstrip())
+        start = d.span.column if n == first else 1 + (len(line) - len(line.lstrip()))
+        end = d.span.end_column if n == d.span.end_line else len(line) + 1
+        carets = "^" * max(1, end - start)
+        frame.append(f" {pad} | {' ' * (start - 1)}{_style(carets, d, options)}")
+    return frame

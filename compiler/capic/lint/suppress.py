@@ -1,0 +1,214 @@
+"""Suppression comments in rule files.
+
+* ``# noqa: D002, H001`` at the end of a line suppresses those codes on that line (a bare
+  ``# noqa`` suppresses every lint code there);
+* ``# capic: disable[D002]`` ... ``# capic: enable[D002]`` suppresses between the two lines;
+* ``# capic: file-ignore[D002]`` suppresses in the whole file.
+
+Codes may also be written as check names (``# noqa: constant-event-id``). Front-end errors
+(S, R, C codes) cannot be suppressed. Problems with the comments are reported: N001 (unknown
+code), N002 (a suppression that suppressed nothing), N003 (unreadable directive, unmatched
+range).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from capic.codes import CodeInfo
+from capic.diagnostics import Diagnostic, Span
+from capic.lint.registry import PSEUDO_CODES, by_name, code_info, is_frontend
+from capic.model import ir
+
+_NOQA = re.compile(r"#\s*noqa\b(?P<colon>\s*:\s*(?P<codes>[^#]*))?", re.IGNORECASE)
+_DIRECTIVE = re.compile(r"#\s*capic\s*:\s*(?P<rest>.*)$")
+_DIRECTIVE_FORM = re.compile(r"(?P<verb>[a-z][a-z-]*)\s*\[(?P<codes>[^\]]*)\]\s*$")
+_VERBS = ("disable", "enable", "file-ignore")
+_N001, _N002, _N003 = PSEUDO_CODES["N001"], PSEUDO_CODES["N002"], PSEUDO_CODES["N003"]
+_END = 10**9
+
+
+@dataclass
+class Suppression:
+    """One suppression comment (or one disable/enable range) and what it covers."""
+
+    kind: str  # "noqa" | "range" | "file"
+    file: str
+    first_line: int
+    last_line: int
+    #: Codes suppressed; None for a bare noqa comment (every lint code).
+    codes: frozenset[str] | None
+    span: Span
+    used: set[str] = field(default_factory=set)
+
+    def covers(self, d: Diagnostic) -> bool:
+        if d.span is None or d.span.file != self.file:
+            return False
+        if not self.first_line <= d.span.line <= self.last_line:
+            return False
+        return self.codes is None or d.code in self.codes
+
+    def describe(self) -> str:
+        marker = {"noqa": "noqa", "range": "capic: disable", "file": "capic: file-ignore"}
+        return "# " + marker[self.kind]
+
+
+@dataclass
+class FileSuppressions:
+    suppressions: list[Suppression]
+    #: Problems with the comments themselves (N001, N003).
+    problems: list[Diagnostic]
+
+
+def _codes(raw: str, span: Span, problems: list[Diagnostic]) -> set[str]:
+    out: set[str] = set()
+    for token in (t for t in re.split(r"[\s,]+", raw.strip()) if t):
+        code = token.upper() if re.fullmatch(r"[A-Za-z]+[0-9]+", token) else by_name(token)
+        info: CodeInfo | None = code_info(code) if code else None
+        if info is None or code is None:
+            problems.append(
+                _N001.diagnostic(
+                    f"`{token}` is not a capic code or check name",
+                    span,
+                    "`capic rules` lists them",
+                    token=token,
+                )
+            )
+        elif is_frontend(code) or code in PSEUDO_CODES:
+            problems.append(
+                _N001.diagnostic(
+                    f"{code} cannot be suppressed", span, "fix the problem instead", token=token
+                )
+            )
+        else:
+            out.add(code)
+    return out
+
+
+def parse(source: ir.SourceFile) -> FileSuppressions:
+    """The suppressions written in one file."""
+    result = FileSuppressions([], [])
+    open_ranges: dict[str, tuple[int, Span]] = {}
+    for comment in source.comments:
+        text, span = comment.text, comment.span
+        directive = _DIRECTIVE.search(text)
+        if directive is not None:
+            form = _DIRECTIVE_FORM.match(directive.group("rest").strip())
+            if form is None or form.group("verb") not in _VERBS:
+                result.problems.append(
+                    _N003.diagnostic(
+                        f"cannot read the directive `{text.strip()}`",
+                        span,
+                        "write # capic: disable[CODE], # capic: enable[CODE] or # capic: file-ignore[CODE]",
+                    )
+                )
+                continue
+            verb = form.group("verb")
+            codes = _codes(form.group("codes"), span, result.problems)
+            if verb == "file-ignore":
+                result.suppressions.append(
+                    Suppression("file", source.path, 1, _END, frozenset(codes), span)
+                )
+            elif verb == "disable":
+                for code in codes:
+                    if code not in open_ranges:
+                        open_ranges[code] = (span.line, span)
+            else:
+                for code in sorted(codes):
+                    opened = open_ranges.pop(code, None)
+                    if opened is None:
+                        result.problems.append(
+                            _N003.diagnostic(
+                                f"`enable[{code}]` without a `disable[{code}]` before it",
+                                span,
+                                "remove it, or add # capic: disable[CODE] where the range starts",
+                            )
+                        )
+                        continue
+                    result.suppressions.append(
+                        Suppression(
+                            "range", source.path, opened[0], span.line, frozenset({code}), opened[1]
+                        )
+                    )
+            continue
+        noqa = _NOQA.search(text)
+        if noqa is None:
+            continue
+        if noqa.group("colon") is None:
+            result.suppressions.append(
+                Suppression("noqa", source.path, span.line, span.line, None, span)
+            )
+            continue
+        codes = _codes(noqa.group("codes") or "", span, result.problems)
+        if codes:
+            result.suppressions.append(
+                Suppression("noqa", source.path, span.line, span.line, frozenset(codes), span)
+            )
+    for code, (line, span) in sorted(open_ranges.items()):
+        result.problems.append(
+            _N003.diagnostic(
+                f"`disable[{code}]` is never enabled again: it covers the rest of the file",
+                span,
+                f"add # capic: enable[{code}] where the range ends, or use # capic: file-ignore[{code}]",
+            )
+        )
+        result.suppressions.append(
+            Suppression("range", source.path, line, _END, frozenset({code}), span)
+        )
+    return result
+
+
+def apply(
+    files: Iterable[ir.SourceFile],
+    diagnostics: list[Diagnostic],
+    *,
+    reportable: Callable[[str, str], bool],
+) -> tuple[list[Diagnostic], list[Diagnostic]]:
+    """Drop suppressed diagnostics. Returns (kept, problems with the suppressions).
+
+    ``reportable(code, file)`` says whether a finding with ``code`` could have been reported in
+    ``file`` in this run (the code is enabled there, and fully checked): a suppression of a code
+    that was not checked is not called unused.
+    """
+    by_file: dict[str, FileSuppressions] = {}
+    for source in files:
+        if any("noqa" in c.text.lower() or "capic" in c.text for c in source.comments):
+            by_file[source.path] = parse(source)
+    if not by_file:
+        return diagnostics, []
+    kept: list[Diagnostic] = []
+    for d in diagnostics:
+        entry = by_file.get(d.span.file) if d.span is not None else None
+        hit = None
+        if entry is not None and not is_frontend(d.code) and d.code not in PSEUDO_CODES:
+            hit = next((s for s in entry.suppressions if s.covers(d)), None)
+        if hit is None:
+            kept.append(d)
+        else:
+            hit.used.add(d.code)
+    problems: list[Diagnostic] = []
+    for path, entry in by_file.items():
+        problems.extend(entry.problems)
+        for s in entry.suppressions:
+            if s.codes is None:
+                if not s.used:
+                    problems.append(
+                        _N002.diagnostic(
+                            "`# noqa` suppresses nothing on this line", s.span, "remove the comment"
+                        )
+                    )
+                continue
+            unused = sorted(c for c in s.codes - s.used if reportable(c, path))
+            if unused:
+                listed = ", ".join(unused)
+                problems.append(
+                    _N002.diagnostic(
+                        f"unused suppression ({s.describe()}): nothing to suppress for {listed}",
+                        s.span,
+                        "remove the codes that no longer apply",
+                        codes=unused,
+                    )
+                )
+    return kept, problems

@@ -1,0 +1,581 @@
+"""What can be known about expressions without running them.
+
+* :meth:`Analyzer.fold` folds constants (through element references) with the language's
+  semantics: the value, or :data:`UNKNOWN`.
+* :meth:`Analyzer.varies` tells whether an expression can give different values for different
+  events (it reads the event or the request, or calls ``uuid()``/``now()``).
+* :meth:`Analyzer.instance` builds the JSON instance of a send for schema validation: literal
+  values are real values, dynamic expressions are :class:`Dynamic` sentinels (typed where the
+  type is known) and a comprehension is a :class:`ReprList` holding one representative item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from capic.diagnostics import Span
+from capic.model import ir
+from capic.model.stdlib import FUNCTIONS
+from capic.model.types import infer_type
+
+
+class _Unknown:
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+#: The result of folding an expression whose value depends on the event.
+UNKNOWN: Final = _Unknown()
+
+#: JSON Schema types satisfied by each static type of the language.
+_JSON_TYPES: dict[str, frozenset[str]] = {
+    "string": frozenset({"string"}),
+    "number": frozenset({"number", "integer"}),
+    "bool": frozenset({"boolean"}),
+    "list": frozenset({"array"}),
+    "object": frozenset({"object"}),
+}
+_TYPE_WORDS = {"bool": "a boolean", "list": "a list", "object": "an object", "number": "a number"}
+
+
+@dataclass(frozen=True, slots=True)
+class Dynamic:
+    """A value known only at run time; ``type`` is its static type when known."""
+
+    type: str | None
+    #: Source text of the expression, for messages.
+    source: str = field(default="", compare=False)
+
+    def allows(self, json_type: str) -> bool | None:
+        """True/False when the static type decides, None when unknown."""
+        if self.type is None:
+            return None
+        return json_type in _JSON_TYPES.get(self.type, frozenset())
+
+    def describe(self) -> str:
+        if self.type is None:
+            return "a value known at run time"
+        return _TYPE_WORDS.get(self.type, f"a {self.type}")
+
+    def __repr__(self) -> str:
+        return f"<dynamic {self.type or 'value'}>"
+
+
+class ReprList(list[Any]):
+    """A list produced by a comprehension: one representative item, length unknown."""
+
+    def __repr__(self) -> str:
+        return f"<comprehension {list.__repr__(self)}>"
+
+
+def _truth(value: Any) -> bool | _Unknown:
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    return UNKNOWN
+
+
+def _num(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    return bool(a == b)
+
+
+def _fold_number(text: Any) -> Any:
+    if _num(text):
+        return text
+    if isinstance(text, str):
+        try:
+            value = float(text.strip())
+        except ValueError:
+            return None
+        if math.isfinite(value):
+            return int(value) if value.is_integer() and "." not in text else value
+    return None
+
+
+def _string(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float | str):
+        return str(value)
+    return UNKNOWN
+
+
+def _str_args(args: list[Any], fn: Callable[..., Any]) -> Any:
+    if any(a is None for a in args):
+        return None
+    if all(isinstance(a, str) for a in args):
+        return fn(*args)
+    return UNKNOWN
+
+
+#: Functions whose result is (a case or whitespace variant of) one of their arguments.
+_TRANSPARENT = frozenset({"coalesce", "first", "lower", "upper", "trim"})
+
+#: Pure functions folded at lint time (the others stay UNKNOWN even with constant arguments).
+_FOLDERS: dict[str, Callable[[list[Any]], Any]] = {
+    "lower": lambda a: _str_args(a, str.lower),
+    "upper": lambda a: _str_args(a, str.upper),
+    "trim": lambda a: _str_args(a, str.strip),
+    "string": lambda a: _string(a[0]),
+    "number": lambda a: _fold_number(a[0]),
+    "concat": lambda a: (
+        "".join(s for s in (_string(v) for v in a) if isinstance(s, str))
+        if all(_string(v) is not UNKNOWN for v in a)
+        else UNKNOWN
+    ),
+    "exists": lambda a: a[0] is not None,
+    "len": lambda a: (
+        0 if a[0] is None else (len(a[0]) if isinstance(a[0], str | list) else UNKNOWN)
+    ),
+    "coalesce": lambda a: next((v for v in a if v is not None and v != ""), None),
+    "first": lambda a: (a[0][0] if a[0] else None) if isinstance(a[0], list) else UNKNOWN,
+    "replace": lambda a: _str_args(a, lambda s, old, new: s.replace(old, new)),
+    "split": lambda a: _str_args(a, lambda s, sep: s.split(sep) if sep else UNKNOWN),
+    "sha256": lambda a: _str_args(a, lambda s: hashlib.sha256(s.encode("utf-8")).hexdigest()),
+}
+
+
+def _compare(op: str, left: Any, right: Any) -> Any:
+    if left is None or right is None:
+        return False
+    if (_num(left) and _num(right)) or (isinstance(left, str) and isinstance(right, str)):
+        return {
+            "<": left < right,
+            "<=": left <= right,
+            ">": left > right,
+            ">=": left >= right,
+        }[op]
+    return UNKNOWN
+
+
+def _strings(op: str, left: Any, right: Any) -> Any:
+    if left is None or right is None:
+        return False
+    if op == "contains" and isinstance(left, list):
+        return any(_equal(item, right) for item in left)
+    if not (isinstance(left, str) and isinstance(right, str)):
+        return UNKNOWN
+    if op.startswith("i"):
+        left, right, op = left.lower(), right.lower(), op[1:]
+    if op == "equals":
+        return left == right
+    if op == "contains":
+        return right in left
+    if op == "starts_with":
+        return left.startswith(right)
+    return left.endswith(right)
+
+
+def _membership(left: Any, right: Any) -> Any:
+    if right is None:
+        return False
+    if isinstance(right, list):
+        return any(_equal(item, left) for item in right)
+    if isinstance(right, str) and isinstance(left, str):
+        return left in right
+    if isinstance(right, dict) and isinstance(left, str):
+        return left in right
+    return UNKNOWN
+
+
+def _arith(op: str, left: Any, right: Any) -> Any:
+    if not (_num(left) and _num(right)):
+        return UNKNOWN
+    if op == "+":
+        return left + right
+    if op == "-":
+        return left - right
+    if op == "*":
+        return left * right
+    return left / right if right else UNKNOWN
+
+
+_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
+_STRING_OPS = frozenset(
+    {"contains", "starts_with", "ends_with", "iequals", "icontains", "istarts_with", "iends_with"}
+)
+
+
+class Analyzer:
+    """Static facts about the expressions of one project (memoized per element)."""
+
+    def __init__(self, project: ir.Project, poisoned: frozenset[Span] = frozenset()) -> None:
+        self.project = project
+        #: Spans of expressions the front end replaced by a null placeholder after an error:
+        #: they are unknown, not null.
+        self.poisoned = poisoned
+        self._folded: dict[str, Any] = {}
+        self._varies: dict[str, bool] = {}
+        self._types: dict[str, str | None] = {}
+        self._active: set[str] = set()
+        #: id(expression) -> folded value (IR nodes live as long as the project).
+        self._fold_cache: dict[int, Any] = {}
+        self._refs_cache: dict[int, frozenset[str]] = {}
+        self._type_cache: dict[int, str | None] = {}
+        self._value_calls: dict[str, tuple[ir.Call, ...]] = {}
+        self._element_values: dict[str, tuple[Any, dict[tuple[str | int, ...], str]]] = {}
+        self._keys_cache: dict[int, frozenset[str]] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def element(self, name: str) -> ir.Element | None:
+        return self.project.elements.get(name)
+
+    def _is_placeholder(self, expr: ir.Expr) -> bool:
+        return isinstance(expr, ir.Const) and expr.value is None and expr.span in self.poisoned
+
+    def _memo(
+        self,
+        table: dict[str, Any],
+        key: str,
+        compute: Callable[[ir.Expr], Any],
+        default: Any,
+        element: str | None = None,
+    ) -> Any:
+        """``compute(element.value)`` once per key (the element is ``key`` unless given);
+        ``default`` for unknown elements and cycles."""
+        if key in table:
+            return table[key]
+        name = element or key
+        found = self.element(name)
+        guard = f"{id(table)}\0{key}"
+        if found is None or guard in self._active:
+            return default
+        self._active.add(guard)
+        try:
+            value = compute(found.value)
+        finally:
+            self._active.discard(guard)
+        table[key] = value
+        return value
+
+    # ------------------------------------------------------------------ folding
+    def fold(self, expr: ir.Expr) -> Any:
+        """The constant value of ``expr``, or UNKNOWN."""
+        key = id(expr)
+        if key in self._fold_cache:
+            return self._fold_cache[key]
+        value = self._fold(expr)
+        self._fold_cache[key] = value
+        return value
+
+    def _fold(self, expr: ir.Expr) -> Any:
+        if isinstance(expr, ir.Const):
+            return UNKNOWN if self._is_placeholder(expr) else expr.value
+        if isinstance(expr, ir.ElementRef):
+            return self._memo(self._folded, expr.name, self.fold, UNKNOWN)
+        if isinstance(expr, ir.ListOf):
+            items = [self.fold(i) for i in expr.items]
+            return UNKNOWN if any(i is UNKNOWN for i in items) else items
+        if isinstance(expr, ir.ObjectOf):
+            entries = {k: self.fold(v) for k, v in expr.entries}
+            return UNKNOWN if any(v is UNKNOWN for v in entries.values()) else entries
+        if isinstance(expr, ir.Binary):
+            return self._fold_binary(expr)
+        if isinstance(expr, ir.Unary):
+            operand = self.fold(expr.operand)
+            if operand is UNKNOWN:
+                return UNKNOWN
+            if expr.op == "not":
+                truth = _truth(operand)
+                return UNKNOWN if truth is UNKNOWN else not truth
+            return -operand if _num(operand) else UNKNOWN
+        if isinstance(expr, ir.Match):
+            operand = self.fold(expr.operand)
+            if operand is None:
+                return False
+            if not isinstance(operand, str):
+                return UNKNOWN
+            flags = 0
+            for ch in expr.flags:
+                flags |= _REGEX_FLAGS.get(ch, 0)
+            try:
+                return re.search(expr.pattern, operand, flags) is not None
+            except re.error:
+                return UNKNOWN
+        if isinstance(expr, ir.Call):
+            fn = FUNCTIONS.get(expr.func)
+            folder = _FOLDERS.get(expr.func)
+            if fn is None or not fn.pure or folder is None:
+                return UNKNOWN
+            args = [self.fold(a) for a in expr.args]
+            if any(a is UNKNOWN for a in args) or not args:
+                return UNKNOWN
+            try:
+                return folder(args)
+            except (TypeError, ValueError, IndexError):
+                return UNKNOWN
+        if isinstance(expr, ir.Path):
+            base = self.fold(expr.base)
+            for seg in expr.segments:
+                if base is UNKNOWN:
+                    return UNKNOWN
+                key = seg if isinstance(seg, str | int) else self.fold(seg)
+                if base is None:
+                    return None
+                if isinstance(base, dict) and isinstance(key, str):
+                    base = base.get(key)
+                elif isinstance(base, list) and isinstance(key, int) and not isinstance(key, bool):
+                    base = base[key] if -len(base) <= key < len(base) else None
+                else:
+                    return UNKNOWN
+            return base
+        return UNKNOWN
+
+    def _fold_binary(self, expr: ir.Binary) -> Any:
+        op = expr.op
+        left = self.fold(expr.left)
+        if op == "and":
+            lt = _truth(left) if left is not UNKNOWN else UNKNOWN
+            if lt is False:
+                return False
+            rt = _truth(self.fold(expr.right))
+            if rt is False:
+                return False
+            return True if lt is True and rt is True else UNKNOWN
+        if op == "or":
+            lt = _truth(left) if left is not UNKNOWN else UNKNOWN
+            if lt is True:
+                return True
+            right = self.fold(expr.right)
+            rt = _truth(right) if right is not UNKNOWN else UNKNOWN
+            if rt is True:
+                return True
+            return False if lt is False and rt is False else UNKNOWN
+        if op == "??":
+            if left is UNKNOWN:
+                return UNKNOWN
+            return left if left is not None else self.fold(expr.right)
+        right = self.fold(expr.right)
+        if left is UNKNOWN or right is UNKNOWN:
+            return UNKNOWN
+        if op == "==":
+            return _equal(left, right)
+        if op == "!=":
+            return not _equal(left, right)
+        if op in {"<", "<=", ">", ">="}:
+            return _compare(op, left, right)
+        if op in {"in", "not_in"}:
+            member = _membership(left, right)
+            return member if member is UNKNOWN or op == "in" else not member
+        if op in _STRING_OPS:
+            return _strings(op, left, right)
+        if op in {"+", "-", "*", "/"}:
+            return _arith(op, left, right)
+        return UNKNOWN
+
+    def element_refs(self, expr: ir.Expr) -> frozenset[str]:
+        """Names of the elements ``expr`` refers to directly (not through other elements)."""
+        key = id(expr)
+        cached = self._refs_cache.get(key)
+        if cached is None:
+            if isinstance(expr, ir.ElementRef):
+                cached = frozenset({expr.name})
+            elif isinstance(expr, ir.Const | ir.Root | ir.Var | ir.SecretRef):
+                cached = frozenset()
+            else:
+                names: set[str] = set()
+                for child in ir.children(expr):
+                    names |= self.element_refs(child)
+                cached = frozenset(names)
+            self._refs_cache[key] = cached
+        return cached
+
+    # ------------------------------------------------------------------ variation
+    def varies(self, expr: ir.Expr) -> bool:
+        """Can ``expr`` differ between two events? (reads event/request, or calls uuid()/now())"""
+        if isinstance(expr, ir.Root):
+            return True
+        if isinstance(expr, ir.Const):
+            return self._is_placeholder(expr)
+        if isinstance(expr, ir.ElementRef):
+            return bool(self._memo(self._varies, expr.name, self.varies, True))
+        if isinstance(expr, ir.Call):
+            fn = FUNCTIONS.get(expr.func)
+            if fn is None or not fn.pure:
+                return True
+        if isinstance(expr, ir.SecretRef | ir.Matcher):
+            return True
+        return any(self.varies(child) for child in ir.children(expr))
+
+    def volatile_calls(self, expr: ir.Expr) -> list[ir.Call]:
+        """Calls of impure functions (uuid(), now()) whose result always reaches the value:
+        not the fallback of ``??`` nor a later argument of coalesce()."""
+        found: list[ir.Call] = []
+        seen: set[str] = set()
+
+        def visit(node: ir.Expr) -> None:
+            if isinstance(node, ir.ElementRef):
+                element = self.element(node.name)
+                if element is not None and node.name not in seen:
+                    seen.add(node.name)
+                    visit(element.value)
+                return
+            if isinstance(node, ir.Binary) and node.op == "??":
+                visit(node.left)
+                return
+            if isinstance(node, ir.Call):
+                fn = FUNCTIONS.get(node.func)
+                if fn is not None and not fn.pure and fn.context == "expr":
+                    found.append(node)
+                    return
+                if node.func == "coalesce":
+                    if node.args:
+                        visit(node.args[0])
+                    return
+            for child in ir.children(node):
+                visit(child)
+
+        visit(expr)
+        return found
+
+    def value_calls(self, expr: ir.Expr, name: str) -> tuple[ir.Call, ...]:
+        """Calls of ``name`` whose result *is* the value (possibly through element references,
+        ``??``, coalesce/first, case and whitespace functions, list items): the outermost
+        operation that shapes the value."""
+        if isinstance(expr, ir.ElementRef):
+            key = f"{name}\0{expr.name}"
+            calls: tuple[ir.Call, ...] = self._memo(
+                self._value_calls, key, lambda e: self.value_calls(e, name), (), element=expr.name
+            )
+            return calls
+        if isinstance(expr, ir.Call) and expr.func == name:
+            return (expr,)
+        if isinstance(expr, ir.Call) and expr.func in _TRANSPARENT:
+            return tuple(c for arg in expr.args for c in self.value_calls(arg, name))
+        if isinstance(expr, ir.Binary) and expr.op == "??":
+            return (*self.value_calls(expr.left, name), *self.value_calls(expr.right, name))
+        if isinstance(expr, ir.ListOf):
+            return tuple(c for item in expr.items for c in self.value_calls(item, name))
+        if isinstance(expr, ir.Comprehension):
+            return self.value_calls(expr.body, name)
+        return ()
+
+    # ------------------------------------------------------------------ types
+    def static_type(self, expr: ir.Expr) -> str | None:
+        key = id(expr)
+        if key not in self._type_cache:
+            self._type_cache[key] = self._static_type(expr)
+        return self._type_cache[key]
+
+    def _static_type(self, expr: ir.Expr) -> str | None:
+        if isinstance(expr, ir.ElementRef):
+            found: str | None = self._memo(self._types, expr.name, self.static_type, None)
+            return found
+        if isinstance(expr, ir.Binary) and expr.op == "??":
+            left, right = self.static_type(expr.left), self.static_type(expr.right)
+            if right == "null":
+                return left
+            return left if left == right else None
+        if self._is_placeholder(expr):
+            return None
+        return infer_type(expr)
+
+    # ------------------------------------------------------------------ instances
+    def instance(self, send: ir.Send) -> tuple[dict[str, Any], dict[tuple[str | int, ...], str]]:
+        """The JSON instance of a send and, per path, the element its value came from."""
+        via: dict[tuple[str | int, ...], str] = {}
+        body = self._section(send.body, (), via)
+        return {"event_name": send.event, **body}, via
+
+    def _section(
+        self,
+        section: ir.Section,
+        path: tuple[str | int, ...],
+        via: dict[tuple[str | int, ...], str],
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, entry in section.entries.items():
+            if isinstance(entry, ir.Section):
+                if is_list_section(entry):
+                    out[key] = self.value(entry.entries[key].value, (*path, key), via)  # type: ignore[union-attr]
+                else:
+                    out[key] = self._section(entry, (*path, key), via)
+                continue
+            value = self.value(entry.value, (*path, key), via)
+            if value is not None:
+                out[key] = value
+        return out
+
+    def value(
+        self,
+        expr: ir.Expr,
+        path: tuple[str | int, ...],
+        via: dict[tuple[str | int, ...], str],
+        depth: int = 0,
+    ) -> Any:
+        """The instance value of an expression (None: the field is left out)."""
+        folded = self.fold(expr)
+        if folded is not UNKNOWN:
+            return folded
+        if depth > 32:
+            return Dynamic(None)
+        if isinstance(expr, ir.ElementRef):
+            via.setdefault(path, expr.name)
+            local: dict[tuple[str | int, ...], str] = {}
+
+            def compute(value: ir.Expr) -> tuple[Any, dict[tuple[str | int, ...], str]]:
+                return self.value(value, (), local, depth + 1), local
+
+            found, inner = self._memo(self._element_values, expr.name, compute, (Dynamic(None), {}))
+            for sub, name in inner.items():
+                via.setdefault((*path, *sub), name)
+            return found
+        if isinstance(expr, ir.ListOf):
+            return [
+                self.value(item, (*path, i), via, depth + 1) for i, item in enumerate(expr.items)
+            ]
+        if isinstance(expr, ir.ObjectOf):
+            entries = ((k, self.value(v, (*path, k), via, depth + 1)) for k, v in expr.entries)
+            return {k: v for k, v in entries if v is not None}
+        if isinstance(expr, ir.Comprehension):
+            item = self.value(expr.body, (*path, 0), via, depth + 1)
+            return ReprList([] if item is None else [item])
+        return Dynamic(self.static_type(expr))
+
+    def present_keys(self, section: ir.Section | None) -> frozenset[str]:
+        """Keys of a section that can carry a value (fields that are not constant null)."""
+        if section is None:
+            return frozenset()
+        cached = self._keys_cache.get(id(section))
+        if cached is None:
+            keys: set[str] = set()
+            for key, entry in section.entries.items():
+                if isinstance(entry, ir.Section) or self.fold(entry.value) not in (None, ""):
+                    keys.add(key)
+            cached = frozenset(keys)
+            self._keys_cache[id(section)] = cached
+        return cached
+
+
+def is_list_section(section: ir.Section) -> bool:
+    """The front end stores ``extinfo { ... }`` as a section holding one field of its own name
+    whose value is the 16-element list; in the payload it is that list."""
+    entry = section.entries.get(section.key)
+    return (
+        len(section.entries) == 1
+        and isinstance(entry, ir.Field)
+        and isinstance(entry.value, ir.ListOf)
+    )

@@ -191,8 +191,8 @@ FRONTEND_CODES: dict[str, CodeInfo] = {
             _E,
             "A reserved word used where a name is expected.",
             "Operator words (and, or, not, in, contains, ...) cannot name fields after an expression.",
-            "custom { in = 1 }",
-            'Quote the key ("in" = 1) or choose another name.',
+            "custom {\n  value = 1\n  in = 2\n}",
+            'Quote the key ("in" = 2) or choose another name.',
         ),
         CodeInfo(
             "S022",

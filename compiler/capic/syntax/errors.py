@@ -202,6 +202,18 @@ def _explain_token(exc: UnexpectedToken, text: str, path: str) -> SyntaxProblem:
             opened or span,
             "add '}' where the block ends",
         )
+    # `in = 1` on a line of its own: the operator word continued the previous expression.
+    key_word = re.search(r"(?:^|\n)[ \t]*([a-z_]+)[ \t]*$", before)
+    if value in {"=", ":"} and key_word and key_word.group(1) in _OPERATOR_WORDS:
+        word, pos = key_word.group(1), key_word.start(1)
+        line = before.count("\n", 0, pos) + 1
+        col = pos - before.rfind("\n", 0, pos)
+        return SyntaxProblem(
+            "S021",
+            f"`{word}` is a reserved word",
+            Span(path, line, col, line, col + len(word)),
+            f'quote it as a key ("{word}" = ...) or use another name',
+        )
     if value == "=" and before.rstrip().endswith("=="):
         return SyntaxProblem("S016", "'===' is not a capic operator", span, "write ==")
     if value == "=" and "==" in expected_literals:

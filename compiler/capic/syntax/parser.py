@@ -440,7 +440,9 @@ class _Parser:
         text = str(tok.value).rstrip("\r")
         if ctx.lines[line - 1][: column - 1].strip():
             ctx.trailing.add(len(ctx.comments))
-        ctx.comments.append(ast.Comment(text, Span(ctx.path, line, column, line, column + len(text))))
+        ctx.comments.append(
+            ast.Comment(text, Span(ctx.path, line, column, line, column + len(text)))
+        )
         return tok
 
     def parse(self, text: str, path: str) -> tuple[tuple[Any, ...], list[ast.Comment]]:

@@ -165,5 +165,6 @@ def generate(project: ir.Project, environment: str | None = None) -> str:
         "memo_attrs": parts.memo_attrs,
         "memo_functions": parts.memo_functions,
         "rule_functions": parts.rule_functions,
+        "hashers": parts.hashers,
     }
     return _environment().get_template("module.py.j2").render(context)

@@ -28,6 +28,8 @@ from capic.codegen.fold import NOT_CONST, REGEX_FLAGS, Folder
 from capic.codegen.literals import Code, ident, lit, slug
 from capic.model import ir
 from capic.runtime import stdlib
+from capic.runtime.normalize import HASHED_KEYS
+from capic.runtime.payload import TOP_COERCIONS
 
 __all__ = ["CodegenError", "ModuleParts", "compile_project_parts"]
 
@@ -79,6 +81,8 @@ class ModuleParts:
     memo_attrs: list[Code] = field(default_factory=list)
     memo_functions: list[tuple[Code, Code, Code, Code]] = field(default_factory=list)
     rule_functions: list[tuple[Code, Code, list[Code]]] = field(default_factory=list)
+    #: (module name, user_data key) of the per-key hashing functions the rules call.
+    hashers: list[tuple[Code, Code]] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -235,6 +239,14 @@ class _Module:
         self.regexes: dict[tuple[str, str], Code] = {}
         self.constants: dict[Code, Code] = {}
         self._const_names: dict[str, Code] = {}
+        self.hashers: dict[str, Code] = {}
+
+    def hasher(self, key: str) -> Code:
+        """The module name of the put function of the hashed user_data key ``key``."""
+        name = self.hashers.get(key)
+        if name is None:
+            name = self.hashers[key] = ident(f"_H_{slug(key).upper()}")
+        return name
 
     def fn(self, impl: str) -> Code:
         """The local name of a runtime stdlib function."""
@@ -288,11 +300,48 @@ class _Function:
         self.assigned: set[str] = set()
         self.lines: list[Code] = []
         self._temps = 0
+        #: (root, field, ...) -> the local holding that object bound with ``_p_obj``.
+        self._objects: dict[tuple[str, ...], Code] = {}
+        self._object_names: set[str] = set()
+        #: Bindings of objects that the next statement uses, not emitted yet.
+        self._pending: list[Code] = []
 
     # -- statements -------------------------------------------------------------------------
 
     def emit(self, line: str, indent: int = 1) -> None:
+        if self._pending:
+            # Object bindings go right before the first statement that reads them, always at
+            # the function's top level (every statement that builds expressions is there).
+            assert indent == 1, "object bindings must be emitted at the top level"
+            self.lines.extend(self._pending)
+            self._pending.clear()
         self.lines.append(Code("    " * indent + line))
+
+    def bound_object(self, path: tuple[str, ...]) -> Code:
+        """The local bound to the object at ``path`` (a root and field names), emitting its
+        binding before the next statement the first time: ``o_event_customer =
+        _p_obj(o_event.get('customer'))``. Reading several fields of one object then walks
+        the event once, and each field is one ``dict.get``."""
+        name = self._objects.get(path)
+        if name is not None:
+            return name
+        if len(path) == 1:
+            value = (
+                f"{self.module.path_fn('obj')}({'s.event' if path[0] == 'event' else 's.request'})"
+            )
+        else:
+            parent = self.bound_object(path[:-1])
+            value = f"{self.module.path_fn('obj')}({parent}.get({lit(path[-1])}))"
+        base = "o_" + "_".join(slug(p, 20) for p in path)
+        text = base
+        n = 1
+        while text in self._object_names:
+            n += 1
+            text = f"{base}_{n}"
+        self._object_names.add(text)
+        name = self._objects[path] = ident(text)
+        self._pending.append(Code(f"    {name} = {value}"))
+        return name
 
     def prepare(self, exprs: list[ir.Expr]) -> None:
         """Assign the element locals ``exprs`` need that are not assigned yet."""
@@ -408,6 +457,14 @@ class _Function:
                 dynamic = True
         if not segments:
             return base
+        if (
+            not dynamic
+            and not self.in_memo_function
+            and isinstance(base_expr, ir.Root)
+            and all(type(s) is str for s in segments)
+        ):
+            parent = self.bound_object((base_expr.name, *segments[:-1]))
+            return Val(Code(f"{parent}.get({lit(segments[-1])})"))
         if not dynamic and all(type(s) is str for s in segments):
             if len(segments) <= 3:
                 fn = self.module.path_fn(f"get{len(segments)}")
@@ -558,6 +615,16 @@ def _section_entries(fn: _Function, section: ir.Section) -> _Entries:
     return entries
 
 
+def _skip_key(fn: _Function, key: str, value_expr: ir.Expr) -> bool:
+    """True when the top-level field ``key`` needs no work at run time: a constant that is not
+    null, not a container (no nulls to remove) and already of the type Meta expects."""
+    value = fn.folder.value(value_expr)
+    if value is NOT_CONST or value is None or type(value) in (list, dict):
+        return False
+    coercion = TOP_COERCIONS.get(key)
+    return coercion is None or type(value) is coercion[1]
+
+
 def _send_lines(
     fn: _Function, parts: ModuleParts, rule_index: int, send_index: int, send: ir.Send
 ) -> None:
@@ -565,12 +632,12 @@ def _send_lines(
     keys: list[str] = []
     sections: list[str] = []
     event: _Entries = [(lit("event_name"), lit(send.event))]
-    user: _Entries | None = None
+    user_section: ir.Section | None = None
     test_code: Code | None = None
     for key, entry in send.body.entries.items():
         if isinstance(entry, ir.Section):
             if entry.key == _USER:
-                user = _section_entries(fn, entry)
+                user_section = entry
                 event.append((lit(_USER), Code("None")))
             else:
                 sections.append(entry.key)
@@ -578,7 +645,8 @@ def _send_lines(
         elif key == _TEST_EVENT_CODE:
             test_code = fn.expr(entry.value).code
         elif key != "event_name":
-            keys.append(key)
+            if not _skip_key(fn, key, entry.value):
+                keys.append(key)
             event.append((lit(key), fn.expr(entry.value).code))
     spec = Code(f"_SEND_{rule_index}_{send_index}")
     parts.specs.append(
@@ -593,12 +661,52 @@ def _send_lines(
             ],
         )
     )
-    args = [f"s, out, {spec}", _render_dict(event, 1)]
-    args.append(_render_dict(user, 1) if user is not None else "None")
-    if test_code is not None:
-        args.append(test_code)
+    user_lines = _user_lines(fn, user_section) if user_section is not None else None
     fn.emit(f"# send {lit(send.event)} to {lit(send.pixel)}")
-    fn.emit("_send(" + ", ".join(args) + ")")
+    if user_lines is None and user_section is not None:
+        # A user section with nested sections: the generic builder.
+        user = _render_dict(_section_entries(fn, user_section), 1)
+        args = [f"s, out, {spec}", _render_dict(event, 1), user]
+        if test_code is not None:
+            args.append(test_code)
+        fn.emit("_send(" + ", ".join(args) + ")")
+        return
+    fn.emit(f"ev = {_render_dict(event, 1)}")
+    fn.emit(f"if _begin(s, {spec}, ev):")
+    if user_lines is None:
+        ud = "None"
+    else:
+        ud = "ud"
+        fn.emit("inv = s.stats.invalid_values", 2)
+        fn.emit("ud = {}", 2)
+        for line, extra in user_lines:
+            fn.emit(line, 2 + extra)
+    finish = f"_finish(s, out, {spec}, ev, {ud}"
+    finish += f", {test_code})" if test_code is not None else ")"
+    fn.emit(finish, 2)
+
+
+def _user_lines(fn: _Function, section: ir.Section) -> list[tuple[str, int]] | None:
+    """Straight-line code that builds user_data in ``ud`` (lines and extra indentation), one
+    put function call per hashed key; None when the section has nested sections. The
+    expressions are built here, before any line is emitted, so that the object bindings they
+    need are emitted at the top level of the rule function."""
+    lines: list[tuple[str, int]] = []
+    for key, entry in section.entries.items():
+        if isinstance(entry, ir.Section):
+            return None
+        value = fn.folder.value(entry.value)
+        if value is None:
+            continue  # null is left out
+        code = fn.expr(entry.value).code
+        if key in HASHED_KEYS:
+            lines.append((f"{fn.module.hasher(key)}(ud, {code}, inv)", 0))
+        elif value is not NOT_CONST:
+            lines.append((f"ud[{lit(key)}] = {code}", 0))
+        else:
+            lines.append((f"if (x := {code}) is not None:", 0))
+            lines.append((f"ud[{lit(key)}] = x", 1))
+    return lines
 
 
 def _rule_function(
@@ -692,6 +800,7 @@ def compile_project_parts(project: ir.Project) -> tuple[ModuleParts, list[str]]:
         flag_code = " | ".join(f"re.{_FLAG_NAMES[f]}" for f in flags) or "0"
         parts.regexes.append((name, lit(pattern), Code(flag_code)))
     parts.constants = list(module.constants.items())
+    parts.hashers = [(name, lit(key)) for key, name in sorted(module.hashers.items())]
     imports: list[Code] = []
     if module.paths:
         names = ", ".join(f"{n} as _p_{n}" for n in sorted(module.paths))

@@ -94,6 +94,10 @@ _EMAIL: Final = re.compile(
 
 
 _ANY_WS: Final = re.compile(r"\s")
+# The everyday ASCII shape: every text it matches also matches _EMAIL (its local-part and
+# label characters are a subset of _EMAIL's, its top-level domain is 2+ letters), and it is
+# about twice as fast. Texts it does not match go to _EMAIL.
+_PLAIN_EMAIL: Final = re.compile(r"[a-z0-9_+\-]+(?:\.[a-z0-9_+\-]+)*@(?:[a-z0-9\-]+\.)+[a-z]{2,}")
 
 
 def _norm_email(text: str) -> str | None:
@@ -103,7 +107,9 @@ def _norm_email(text: str) -> str | None:
         if _ANY_WS.search(text):
             return None
         text = unicodedata.normalize("NFC", text)
-    return text if _EMAIL.fullmatch(text) else None
+    if _PLAIN_EMAIL.fullmatch(text) is not None or _EMAIL.fullmatch(text) is not None:
+        return text
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -541,6 +547,10 @@ def _iso_date(text: str) -> str | None:
 
 
 def _norm_dob(dob_order: str, text: str) -> str | None:
+    if len(text) == 8 and text.isascii() and text.isdigit():
+        # "YYYYMMDD" (or MMDDYYYY / DDMMYYYY): what the general path below does with one
+        # group of 8 digits, without the regexes.
+        return _compact_date(dob_order, text)
     if len(text) == 10 and text[4] == "-" and text[7] == "-":
         iso = _iso_date(text)
         if iso != "":
@@ -557,13 +567,29 @@ def _norm_dob(dob_order: str, text: str) -> str | None:
             return _ymd(int(first[0]), int(first[1]), int(first[2]), dob_order)
         return None
     if len(groups) == 1 and len(groups[0]) == 8:
-        g = groups[0]
-        compact = _date(int(g[:4]), int(g[4:6]), int(g[6:]))
-        if compact is not None or dob_order == "ymd":
-            return compact
-        # Not a valid YYYYMMDD: read it as MMDDYYYY / DDMMYYYY.
-        return _ymd(int(g[:2]), int(g[2:4]), int(g[4:]), dob_order)
+        return _compact_date(dob_order, groups[0])
     return None
+
+
+def _compact_date(dob_order: str, g: str) -> str | None:
+    """A date written as 8 ASCII digits."""
+    # A valid YYYYMMDD is its own answer: checked as strings like _iso_date does (what _date
+    # checks, without the int conversions).
+    y, m, d = g[:4], g[4:6], g[6:]
+    last = _MONTH_DAYS.get(m)
+    if (
+        last is not None
+        and "01" <= d <= last
+        and y >= "1900"
+        and (y <= str(_this_year[0]) or y <= str(_current_year()))
+        and not (m == "02" and d == "29")
+    ):
+        return g
+    compact = _date(int(g[:4]), int(g[4:6]), int(g[6:]))
+    if compact is not None or dob_order == "ymd":
+        return compact
+    # Not a valid YYYYMMDD: read it as MMDDYYYY / DDMMYYYY.
+    return _ymd(int(g[:2]), int(g[2:4]), int(g[4:]), dob_order)
 
 
 # --------------------------------------------------------------------------------------------

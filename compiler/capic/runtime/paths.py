@@ -7,15 +7,53 @@ into a string or a number), or a segment that is neither a string nor an integer
 
 Generated rule modules call :func:`get1`, :func:`get2` and :func:`get3` for one to three field
 names, :func:`get_keys` for longer chains (the key tuple is a module constant) and
-:func:`get_path` for anything else.
+:func:`get_path` for anything else. A rule that reads several fields of one object binds
+the object once with :func:`obj` (``o = obj(event.get("customer"))``) and reads each field
+with ``o.get(key)``: :func:`obj` gives something whose ``get`` answers exactly what
+:func:`get1` would, and never raises.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final, Protocol
 
-__all__ = ["get1", "get2", "get3", "get_keys", "get_path", "step"]
+__all__ = ["Getter", "get1", "get2", "get3", "get_keys", "get_path", "obj", "step"]
+
+
+class Getter(Protocol):
+    """What :func:`obj` returns: ``get(key)`` is :func:`get1` of the bound value."""
+
+    def get(self, key: str, /) -> Any: ...
+
+
+class _SafeMapping:
+    """A foreign mapping whose ``get`` must not break the rule (see :func:`get1`)."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, mapping: Mapping[Any, Any]) -> None:
+        self._mapping = mapping
+
+    def get(self, key: str, /) -> Any:
+        try:
+            return self._mapping.get(key)
+        except Exception:
+            return None
+
+
+#: What a value that is not an object binds to: every field is None.
+_NO_FIELDS: Final[Mapping[str, Any]] = MappingProxyType({})
+
+
+def obj(value: Any) -> Getter:
+    """``value`` bound for field reads: ``obj(v).get(k) == get1(v, k)`` for every ``v``."""
+    if type(value) is dict:
+        return value
+    if isinstance(value, Mapping):
+        return _SafeMapping(value)
+    return _NO_FIELDS
 
 
 def get1(value: Any, key: str) -> Any:

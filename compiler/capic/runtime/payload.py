@@ -30,9 +30,18 @@ from capic.runtime.context import Emitted, EventScope, Rejection
 from capic.runtime.hashing import UserDataBuilder
 from capic.runtime.validate import INVALID_EVENT_TIME, validate_event
 
-__all__ = ["SECTION_COERCIONS", "TOP_COERCIONS", "SendSpec", "Sender", "flag", "prune"]
+__all__ = [
+    "SECTION_COERCIONS",
+    "TOP_COERCIONS",
+    "SendSpec",
+    "Sender",
+    "event_time",
+    "flag",
+    "prune",
+]
 
 Coerce = Callable[[Any], Any]
+_new_tuple: Final = tuple.__new__
 #: (key, conversion, type that needs no conversion, rejection reason when it fails or None)
 _Field = tuple[str, Coerce | None, type | None, str | None]
 
@@ -43,9 +52,31 @@ def flag(v: Any) -> int | None:
     return None if b is None else int(b)
 
 
-#: Top-level server-event keys converted to the type Meta expects.
+class _AlwaysConvert:
+    """A type no value has: the conversion of a key that names it is never skipped."""
+
+    __slots__ = ()
+
+
+#: Below this an integer event_time is already unix seconds (to_event_time reads larger
+#: integers as milliseconds, microseconds or nanoseconds).
+_SECONDS_UP_TO: Final = 100_000_000_000
+
+
+def event_time(v: Any) -> int | None:
+    """:func:`~capic.runtime.coerce.to_event_time`, with a fast path for integer unix seconds
+    (the same answer: ``int(float(v))`` is ``v`` for these). Integers in milliseconds and
+    beyond are converted like the same number written as a string."""
+    if type(v) is int and 0 < v <= _SECONDS_UP_TO:
+        return v
+    return to_event_time(v)
+
+
+#: Top-level server-event keys converted to the type Meta expects. The type is the one that
+#: needs no conversion (event_time always goes through :func:`event_time`: an integer may be
+#: in milliseconds).
 TOP_COERCIONS: Final[dict[str, tuple[Coerce, type, str | None]]] = {
-    "event_time": (to_event_time, int, INVALID_EVENT_TIME),
+    "event_time": (event_time, _AlwaysConvert, INVALID_EVENT_TIME),
     "event_id": (to_string, str, None),
     "opt_out": (to_bool, bool, None),
     "data_processing_options_country": (to_int, int, None),
@@ -156,13 +187,19 @@ class SendSpec:
 
 
 class Sender:
-    """Finishes server events for one module's settings (default country, DOB order)."""
+    """Finishes server events for one module's settings (default country, DOB order).
 
-    __slots__ = ("_build", "builder")
+    Generated modules call :meth:`begin` (steps 1 to 3 of the module docstring), then, when it
+    returns True, build user_data with the builder's per-key put functions
+    (:meth:`capic.runtime.hashing.UserDataBuilder.hasher`) and call :meth:`finish` (steps 5
+    and 6). :meth:`send` does all of it with one :meth:`UserDataBuilder.build` call."""
+
+    __slots__ = ("_build", "builder", "hasher")
 
     def __init__(self, *, default_country: str | None = None, dob_order: str = "mdy") -> None:
         self.builder = UserDataBuilder(default_country=default_country, dob_order=dob_order)
         self._build = self.builder.build
+        self.hasher = self.builder.hasher
 
     def send(
         self,
@@ -174,6 +211,14 @@ class Sender:
         test_event_code: Any = None,
     ) -> None:
         """Finish ``ev`` (see the module docstring) and append it to ``out`` when valid."""
+        if self.begin(s, spec, ev):
+            ud = None if user is None else self._build(user, s.stats.invalid_values)
+            self.finish(s, out, spec, ev, ud, test_event_code)
+
+    def begin(self, s: EventScope, spec: SendSpec, ev: dict[str, Any]) -> bool:
+        """Steps 1 to 3: null removal and conversions of the top-level fields and sections,
+        the time offset. False when the event was rejected (counted) or the context only
+        probes event times: then nothing else is to be done with it."""
         ctx = s.ctx
         stats = s.stats
         for key, coerce, fast, reason in spec.fields:
@@ -187,19 +232,21 @@ class Sender:
                     if reason is not None:
                         if not ctx.probe:
                             self._reject(s, spec, reason)
-                        return
+                        return False
                     stats.invalid_values[key] += 1
                 else:
                     ev[key] = c
             elif type(v) is list or type(v) is dict:
                 ev[key] = prune(v)
-        t = ev.get("event_time")
         if ctx.probe:
+            t = ev.get("event_time")
             if type(t) is int and (stats.max_event_time is None or t > stats.max_event_time):
                 stats.max_event_time = t
-            return
-        if ctx.time_offset and type(t) is int:
-            ev["event_time"] = t + ctx.time_offset
+            return False
+        if ctx.time_offset:
+            t = ev.get("event_time")
+            if type(t) is int:
+                ev["event_time"] = t + ctx.time_offset
         for key, coercions in spec.sections:
             section = ev[key]
             if type(section) is not dict:
@@ -219,13 +266,27 @@ class Sender:
                 ev[key] = section
             else:
                 del ev[key]
-        if user is not None:
-            ud = self._build(user, stats.invalid_values)
+        return True
+
+    def finish(
+        self,
+        s: EventScope,
+        out: list[Emitted],
+        spec: SendSpec,
+        ev: dict[str, Any],
+        ud: dict[str, Any] | None,
+        test_event_code: Any = None,
+    ) -> None:
+        """Steps 4 to 6 after :meth:`begin`: ``ud`` (the hashed user_data, or None when the
+        send has no user section) goes in the ``user_data`` placeholder, or the placeholder
+        goes when it is empty; then validation, and ``out`` gets the event when it is valid."""
+        if ud is not None:
             if ud:
                 ev["user_data"] = ud
             else:
                 ev.pop("user_data", None)
-        if ctx.validate:
+        stats = s.stats
+        if s.ctx.validate:
             reason = validate_event(ev, s.now())
             if reason is not None:
                 self._reject(s, spec, reason)
@@ -233,7 +294,8 @@ class Sender:
         stats.emitted += 1
         if test_event_code is not None:
             test_event_code = to_string(test_event_code)
-        out.append(Emitted(spec.rule, spec.pixel, ev, test_event_code))
+        # tuple.__new__ skips the NamedTuple's Python-level __new__ (same object).
+        out.append(_new_tuple(Emitted, (spec.rule, spec.pixel, ev, test_event_code)))
 
     @staticmethod
     def _reject(s: EventScope, spec: SendSpec, reason: str) -> None:

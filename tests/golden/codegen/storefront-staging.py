@@ -19,7 +19,7 @@ from capic.runtime.context import Context as _Context
 from capic.runtime.context import EventScope as _EventScope
 from capic.runtime.payload import Sender as _Sender
 from capic.runtime.payload import SendSpec as _SendSpec
-from capic.runtime.paths import get1 as _p_get1, get2 as _p_get2, get3 as _p_get3, get_keys as _p_get_keys, get_path as _p_get_path
+from capic.runtime.paths import get1 as _p_get1, get2 as _p_get2, get3 as _p_get3, get_path as _p_get_path, obj as _p_obj
 from capic.runtime.stdlib import div as _f_div, gt as _f_gt, iter_list as _f_iter_list, len_ as _f_len_, ne as _f_ne, number as _f_number, parse_time as _f_parse_time, round_ as _f_round_, starts_with as _f_starts_with, sum_ as _f_sum_, trim as _f_trim, upper as _f_upper
 
 __all__ = ["DEFAULT_CONTEXT", "ENVIRONMENT", "PIXELS", "RULES", "SETTINGS", "SOURCES", "process"]
@@ -124,7 +124,21 @@ RULES = (
 
 #: Used when process() is called without a context.
 DEFAULT_CONTEXT = _Context()
-_send = _Sender(default_country=SETTINGS["default_country"], dob_order=SETTINGS["dob_order"]).send
+_sender = _Sender(default_country=SETTINGS["default_country"], dob_order=SETTINGS["dob_order"])
+_send = _sender.send
+_begin = _sender.begin
+_finish = _sender.finish
+_H_COUNTRY = _sender.hasher('country')
+_H_CT = _sender.hasher('ct')
+_H_DB = _sender.hasher('db')
+_H_EM = _sender.hasher('em')
+_H_EXTERNAL_ID = _sender.hasher('external_id')
+_H_FN = _sender.hasher('fn')
+_H_GE = _sender.hasher('ge')
+_H_LN = _sender.hasher('ln')
+_H_PH = _sender.hasher('ph')
+_H_ST = _sender.hasher('st')
+_H_ZP = _sender.hasher('zp')
 _RULE_0 = 'MetaConversion_PageView'
 _RULE_1 = 'MetaConversion_ViewContent'
 _RULE_2 = 'MetaConversion_Search'
@@ -139,83 +153,77 @@ _RULE_9 = 'MetaConversion_Purchase'
 _K0 = ('xdm', 'identityMap', 'Email', 0, 'id')
 _K1 = ('xdm', 'identityMap', 'Phone', 0, 'id')
 _K2 = ('xdm', 'identityMap', 'ECID', 0, 'id')
-_K3 = ('xdm', 'web', 'webPageDetails', 'URL')
-_K4 = ('data', 'meta', 'conversionData', 'eventId')
-_K5 = ('xdm', 'web', 'webReferrer', 'URL')
-_K6 = (0, 'name')
-_K7 = (0, 'currencyCode')
-_K8 = ('xdm', 'commerce', 'order', 'priceTotal')
-_K9 = ('xdm', 'commerce', 'order', 'purchaseID')
-_K10 = ('xdm', 'commerce', 'order', 'currencyCode')
+_K3 = (0, 'name')
+_K4 = (0, 'currencyCode')
 
 _SEND_0_0 = _SendSpec(
     rule=_RULE_0,
     pixel='shop',
     event_name='PageView',
-    keys=('event_id', 'event_time', 'action_source', 'event_source_url', 'referrer_url'),
+    keys=('event_id', 'event_time', 'event_source_url', 'referrer_url'),
     sections=(),
 )
 _SEND_1_0 = _SendSpec(
     rule=_RULE_1,
     pixel='shop',
     event_name='ViewContent',
-    keys=('event_id', 'event_time', 'action_source', 'event_source_url'),
+    keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
 )
 _SEND_2_0 = _SendSpec(
     rule=_RULE_2,
     pixel='shop',
     event_name='Search',
-    keys=('event_id', 'event_time', 'action_source', 'event_source_url'),
+    keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
 )
 _SEND_3_0 = _SendSpec(
     rule=_RULE_3,
     pixel='shop',
     event_name='AddToCart',
-    keys=('event_id', 'event_time', 'action_source', 'event_source_url'),
+    keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
 )
 _SEND_4_0 = _SendSpec(
     rule=_RULE_4,
     pixel='shop',
     event_name='InitiateCheckout',
-    keys=('event_id', 'event_time', 'action_source', 'event_source_url'),
+    keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
 )
 _SEND_5_0 = _SendSpec(
     rule=_RULE_5,
     pixel='shop',
     event_name='AddPaymentInfo',
-    keys=('event_id', 'event_time', 'action_source', 'event_source_url'),
+    keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
 )
 _SEND_6_0 = _SendSpec(
     rule=_RULE_6,
     pixel='shop',
     event_name='Lead',
-    keys=('event_id', 'event_time', 'action_source', 'event_source_url'),
+    keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
 )
 _SEND_7_0 = _SendSpec(
     rule=_RULE_7,
     pixel='shop',
     event_name='CompleteRegistration',
-    keys=('event_id', 'event_time', 'action_source', 'event_source_url'),
+    keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
 )
 _SEND_8_0 = _SendSpec(
     rule=_RULE_8,
     pixel='shop',
     event_name='Subscribe',
-    keys=('event_id', 'event_time', 'action_source', 'event_source_url'),
+    keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
 )
 _SEND_9_0 = _SendSpec(
     rule=_RULE_9,
     pixel='shop',
     event_name='Purchase',
-    keys=('event_id', 'event_time', 'action_source', 'event_source_url', 'referrer_url'),
+    keys=('event_id', 'event_time', 'event_source_url', 'referrer_url'),
     sections=('custom_data',),
 )
 
@@ -322,7 +330,11 @@ def _rule_0_metaconversion_pageview(s, out):
         e_event_type = _el_event_type(s)
     if not (e_event_type == 'web.webpagedetails.pageViews'):
         return False
-    if not (_p_get_keys(s.event, _K3) is not None):
+    o_event = _p_obj(s.event)
+    o_event_xdm = _p_obj(o_event.get('xdm'))
+    o_event_xdm_web = _p_obj(o_event_xdm.get('web'))
+    o_event_xdm_web_webpagedetails = _p_obj(o_event_xdm_web.get('webPageDetails'))
+    if not (o_event_xdm_web_webpagedetails.get('URL') is not None):
         return False
     s.stats.matched[_RULE_0] += 1
     e_event_time = s.m_event_time
@@ -337,24 +349,38 @@ def _rule_0_metaconversion_pageview(s, out):
     e_shopper_id = s.m_shopper_id
     if e_shopper_id is _UNSET:
         e_shopper_id = _el_shopper_id(s)
+    o_event_data = _p_obj(o_event.get('data'))
+    o_event_data_meta = _p_obj(o_event_data.get('meta'))
+    o_event_data_meta_conversiondata = _p_obj(o_event_data_meta.get('conversionData'))
+    o_event_xdm_web_webreferrer = _p_obj(o_event_xdm_web.get('webReferrer'))
+    o_request = _p_obj(s.request)
+    o_request_headers = _p_obj(o_request.get('headers'))
+    o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'PageView' to 'shop'
-    _send(s, out, _SEND_0_0, {
+    ev = {
         'event_name': 'PageView',
-        'event_id': _p_get_keys(s.event, _K4),
+        'event_id': o_event_data_meta_conversiondata.get('eventId'),
         'event_time': e_event_time,
         'action_source': 'website',
-        'event_source_url': _p_get_keys(s.event, _K3),
-        'referrer_url': _p_get_keys(s.event, _K5),
+        'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
+        'referrer_url': o_event_xdm_web_webreferrer.get('URL'),
         'user_data': None,
-    }, {
-        'em': e_email,
-        'ph': e_phone,
-        'external_id': e_shopper_id,
-        'client_ip_address': _p_get1(s.request, 'ip'),
-        'client_user_agent': _p_get2(s.request, 'headers', 'user-agent'),
-        'fbp': _p_get2(s.request, 'cookies', '_fbp'),
-        'fbc': _p_get2(s.request, 'cookies', '_fbc'),
-    })
+    }
+    if _begin(s, _SEND_0_0, ev):
+        inv = s.stats.invalid_values
+        ud = {}
+        _H_EM(ud, e_email, inv)
+        _H_PH(ud, e_phone, inv)
+        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if (x := o_request.get('ip')) is not None:
+            ud['client_ip_address'] = x
+        if (x := o_request_headers.get('user-agent')) is not None:
+            ud['client_user_agent'] = x
+        if (x := o_request_cookies.get('_fbp')) is not None:
+            ud['fbp'] = x
+        if (x := o_request_cookies.get('_fbc')) is not None:
+            ud['fbc'] = x
+        _finish(s, out, _SEND_0_0, ev, ud)
     return True
 
 
@@ -389,31 +415,48 @@ def _rule_1_metaconversion_viewcontent(s, out):
     e_cart_value = s.m_cart_value
     if e_cart_value is _UNSET:
         e_cart_value = _el_cart_value(s)
+    o_event = _p_obj(s.event)
+    o_event_data = _p_obj(o_event.get('data'))
+    o_event_data_meta = _p_obj(o_event_data.get('meta'))
+    o_event_data_meta_conversiondata = _p_obj(o_event_data_meta.get('conversionData'))
+    o_event_xdm = _p_obj(o_event.get('xdm'))
+    o_event_xdm_web = _p_obj(o_event_xdm.get('web'))
+    o_event_xdm_web_webpagedetails = _p_obj(o_event_xdm_web.get('webPageDetails'))
+    o_request = _p_obj(s.request)
+    o_request_headers = _p_obj(o_request.get('headers'))
+    o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'ViewContent' to 'shop'
-    _send(s, out, _SEND_1_0, {
+    ev = {
         'event_name': 'ViewContent',
-        'event_id': _p_get_keys(s.event, _K4),
+        'event_id': o_event_data_meta_conversiondata.get('eventId'),
         'event_time': e_event_time,
         'action_source': 'website',
-        'event_source_url': _p_get_keys(s.event, _K3),
+        'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
         'custom_data': {
             'content_type': 'product',
             'content_ids': [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)],
-            'content_name': _p_get_path(e_products, _K6),
+            'content_name': _p_get_path(e_products, _K3),
             'contents': e_contents,
-            'currency': _f_upper((_t1 if (_t1 := _p_get_path(e_products, _K7)) is not None else 'USD')),
+            'currency': _f_upper((_t1 if (_t1 := _p_get_path(e_products, _K4)) is not None else 'USD')),
             'value': e_cart_value,
         },
-    }, {
-        'em': e_email,
-        'ph': e_phone,
-        'external_id': e_shopper_id,
-        'client_ip_address': _p_get1(s.request, 'ip'),
-        'client_user_agent': _p_get2(s.request, 'headers', 'user-agent'),
-        'fbp': _p_get2(s.request, 'cookies', '_fbp'),
-        'fbc': _p_get2(s.request, 'cookies', '_fbc'),
-    })
+    }
+    if _begin(s, _SEND_1_0, ev):
+        inv = s.stats.invalid_values
+        ud = {}
+        _H_EM(ud, e_email, inv)
+        _H_PH(ud, e_phone, inv)
+        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if (x := o_request.get('ip')) is not None:
+            ud['client_ip_address'] = x
+        if (x := o_request_headers.get('user-agent')) is not None:
+            ud['client_user_agent'] = x
+        if (x := o_request_cookies.get('_fbp')) is not None:
+            ud['fbp'] = x
+        if (x := o_request_cookies.get('_fbc')) is not None:
+            ud['fbc'] = x
+        _finish(s, out, _SEND_1_0, ev, ud)
     return True
 
 
@@ -424,7 +467,10 @@ def _rule_2_metaconversion_search(s, out):
         e_event_type = _el_event_type(s)
     if not (e_event_type == 'siteSearch'):
         return False
-    if not (_f_ne(_f_trim((_t1 if (_t1 := _p_get3(s.event, 'xdm', 'siteSearch', 'term')) is not None else '')), '')):
+    o_event = _p_obj(s.event)
+    o_event_xdm = _p_obj(o_event.get('xdm'))
+    o_event_xdm_sitesearch = _p_obj(o_event_xdm.get('siteSearch'))
+    if not (_f_ne(_f_trim((_t1 if (_t1 := o_event_xdm_sitesearch.get('term')) is not None else '')), '')):
         return False
     s.stats.matched[_RULE_2] += 1
     e_event_time = s.m_event_time
@@ -439,27 +485,42 @@ def _rule_2_metaconversion_search(s, out):
     e_products = s.m_products
     if e_products is _UNSET:
         e_products = _el_products(s)
+    o_event_data = _p_obj(o_event.get('data'))
+    o_event_data_meta = _p_obj(o_event_data.get('meta'))
+    o_event_data_meta_conversiondata = _p_obj(o_event_data_meta.get('conversionData'))
+    o_event_xdm_web = _p_obj(o_event_xdm.get('web'))
+    o_event_xdm_web_webpagedetails = _p_obj(o_event_xdm_web.get('webPageDetails'))
+    o_request = _p_obj(s.request)
+    o_request_headers = _p_obj(o_request.get('headers'))
+    o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'Search' to 'shop'
-    _send(s, out, _SEND_2_0, {
+    ev = {
         'event_name': 'Search',
-        'event_id': _p_get_keys(s.event, _K4),
+        'event_id': o_event_data_meta_conversiondata.get('eventId'),
         'event_time': e_event_time,
         'action_source': 'website',
-        'event_source_url': _p_get_keys(s.event, _K3),
+        'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
         'custom_data': {
-            'search_string': _f_trim(_p_get3(s.event, 'xdm', 'siteSearch', 'term')),
+            'search_string': _f_trim(o_event_xdm_sitesearch.get('term')),
             'content_type': 'product',
             'content_ids': [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)],
         },
-    }, {
-        'em': e_email,
-        'external_id': e_shopper_id,
-        'client_ip_address': _p_get1(s.request, 'ip'),
-        'client_user_agent': _p_get2(s.request, 'headers', 'user-agent'),
-        'fbp': _p_get2(s.request, 'cookies', '_fbp'),
-        'fbc': _p_get2(s.request, 'cookies', '_fbc'),
-    })
+    }
+    if _begin(s, _SEND_2_0, ev):
+        inv = s.stats.invalid_values
+        ud = {}
+        _H_EM(ud, e_email, inv)
+        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if (x := o_request.get('ip')) is not None:
+            ud['client_ip_address'] = x
+        if (x := o_request_headers.get('user-agent')) is not None:
+            ud['client_user_agent'] = x
+        if (x := o_request_cookies.get('_fbp')) is not None:
+            ud['fbp'] = x
+        if (x := o_request_cookies.get('_fbc')) is not None:
+            ud['fbc'] = x
+        _finish(s, out, _SEND_2_0, ev, ud)
     return True
 
 
@@ -492,13 +553,23 @@ def _rule_3_metaconversion_addtocart(s, out):
     e_cart_value = s.m_cart_value
     if e_cart_value is _UNSET:
         e_cart_value = _el_cart_value(s)
+    o_event = _p_obj(s.event)
+    o_event_data = _p_obj(o_event.get('data'))
+    o_event_data_meta = _p_obj(o_event_data.get('meta'))
+    o_event_data_meta_conversiondata = _p_obj(o_event_data_meta.get('conversionData'))
+    o_event_xdm = _p_obj(o_event.get('xdm'))
+    o_event_xdm_web = _p_obj(o_event_xdm.get('web'))
+    o_event_xdm_web_webpagedetails = _p_obj(o_event_xdm_web.get('webPageDetails'))
+    o_request = _p_obj(s.request)
+    o_request_headers = _p_obj(o_request.get('headers'))
+    o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'AddToCart' to 'shop'
-    _send(s, out, _SEND_3_0, {
+    ev = {
         'event_name': 'AddToCart',
-        'event_id': _p_get_keys(s.event, _K4),
+        'event_id': o_event_data_meta_conversiondata.get('eventId'),
         'event_time': e_event_time,
         'action_source': 'website',
-        'event_source_url': _p_get_keys(s.event, _K3),
+        'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
         'custom_data': {
             'content_type': 'product',
@@ -507,15 +578,22 @@ def _rule_3_metaconversion_addtocart(s, out):
             'currency': 'USD',
             'value': e_cart_value,
         },
-    }, {
-        'em': e_email,
-        'ph': e_phone,
-        'external_id': e_shopper_id,
-        'client_ip_address': _p_get1(s.request, 'ip'),
-        'client_user_agent': _p_get2(s.request, 'headers', 'user-agent'),
-        'fbp': _p_get2(s.request, 'cookies', '_fbp'),
-        'fbc': _p_get2(s.request, 'cookies', '_fbc'),
-    })
+    }
+    if _begin(s, _SEND_3_0, ev):
+        inv = s.stats.invalid_values
+        ud = {}
+        _H_EM(ud, e_email, inv)
+        _H_PH(ud, e_phone, inv)
+        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if (x := o_request.get('ip')) is not None:
+            ud['client_ip_address'] = x
+        if (x := o_request_headers.get('user-agent')) is not None:
+            ud['client_user_agent'] = x
+        if (x := o_request_cookies.get('_fbp')) is not None:
+            ud['fbp'] = x
+        if (x := o_request_cookies.get('_fbc')) is not None:
+            ud['fbc'] = x
+        _finish(s, out, _SEND_3_0, ev, ud)
     return True
 
 
@@ -551,13 +629,24 @@ def _rule_4_metaconversion_initiatecheckout(s, out):
     e_cart_value = s.m_cart_value
     if e_cart_value is _UNSET:
         e_cart_value = _el_cart_value(s)
+    o_event = _p_obj(s.event)
+    o_event_data = _p_obj(o_event.get('data'))
+    o_event_data_meta = _p_obj(o_event_data.get('meta'))
+    o_event_data_meta_conversiondata = _p_obj(o_event_data_meta.get('conversionData'))
+    o_event_xdm = _p_obj(o_event.get('xdm'))
+    o_event_xdm_web = _p_obj(o_event_xdm.get('web'))
+    o_event_xdm_web_webpagedetails = _p_obj(o_event_xdm_web.get('webPageDetails'))
+    o_event_data_customer = _p_obj(o_event_data.get('customer'))
+    o_request = _p_obj(s.request)
+    o_request_headers = _p_obj(o_request.get('headers'))
+    o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'InitiateCheckout' to 'shop'
-    _send(s, out, _SEND_4_0, {
+    ev = {
         'event_name': 'InitiateCheckout',
-        'event_id': _p_get_keys(s.event, _K4),
+        'event_id': o_event_data_meta_conversiondata.get('eventId'),
         'event_time': e_event_time,
         'action_source': 'website',
-        'event_source_url': _p_get_keys(s.event, _K3),
+        'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
         'custom_data': {
             'content_ids': [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)],
@@ -566,17 +655,24 @@ def _rule_4_metaconversion_initiatecheckout(s, out):
             'currency': 'USD',
             'value': e_cart_value,
         },
-    }, {
-        'em': e_email,
-        'ph': e_phone,
-        'fn': _p_get3(s.event, 'data', 'customer', 'firstName'),
-        'ln': _p_get3(s.event, 'data', 'customer', 'lastName'),
-        'external_id': e_shopper_id,
-        'client_ip_address': _p_get1(s.request, 'ip'),
-        'client_user_agent': _p_get2(s.request, 'headers', 'user-agent'),
-        'fbp': _p_get2(s.request, 'cookies', '_fbp'),
-        'fbc': _p_get2(s.request, 'cookies', '_fbc'),
-    })
+    }
+    if _begin(s, _SEND_4_0, ev):
+        inv = s.stats.invalid_values
+        ud = {}
+        _H_EM(ud, e_email, inv)
+        _H_PH(ud, e_phone, inv)
+        _H_FN(ud, o_event_data_customer.get('firstName'), inv)
+        _H_LN(ud, o_event_data_customer.get('lastName'), inv)
+        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if (x := o_request.get('ip')) is not None:
+            ud['client_ip_address'] = x
+        if (x := o_request_headers.get('user-agent')) is not None:
+            ud['client_user_agent'] = x
+        if (x := o_request_cookies.get('_fbp')) is not None:
+            ud['fbp'] = x
+        if (x := o_request_cookies.get('_fbc')) is not None:
+            ud['fbc'] = x
+        _finish(s, out, _SEND_4_0, ev, ud)
     return True
 
 
@@ -609,13 +705,24 @@ def _rule_5_metaconversion_addpaymentinfo(s, out):
     e_cart_value = s.m_cart_value
     if e_cart_value is _UNSET:
         e_cart_value = _el_cart_value(s)
+    o_event = _p_obj(s.event)
+    o_event_data = _p_obj(o_event.get('data'))
+    o_event_data_meta = _p_obj(o_event_data.get('meta'))
+    o_event_data_meta_conversiondata = _p_obj(o_event_data_meta.get('conversionData'))
+    o_event_xdm = _p_obj(o_event.get('xdm'))
+    o_event_xdm_web = _p_obj(o_event_xdm.get('web'))
+    o_event_xdm_web_webpagedetails = _p_obj(o_event_xdm_web.get('webPageDetails'))
+    o_event_data_customer = _p_obj(o_event_data.get('customer'))
+    o_request = _p_obj(s.request)
+    o_request_headers = _p_obj(o_request.get('headers'))
+    o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'AddPaymentInfo' to 'shop'
-    _send(s, out, _SEND_5_0, {
+    ev = {
         'event_name': 'AddPaymentInfo',
-        'event_id': _p_get_keys(s.event, _K4),
+        'event_id': o_event_data_meta_conversiondata.get('eventId'),
         'event_time': e_event_time,
         'action_source': 'website',
-        'event_source_url': _p_get_keys(s.event, _K3),
+        'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
         'custom_data': {
             'content_ids': [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)],
@@ -623,17 +730,24 @@ def _rule_5_metaconversion_addpaymentinfo(s, out):
             'currency': 'USD',
             'value': e_cart_value,
         },
-    }, {
-        'em': e_email,
-        'ph': e_phone,
-        'fn': _p_get3(s.event, 'data', 'customer', 'firstName'),
-        'ln': _p_get3(s.event, 'data', 'customer', 'lastName'),
-        'external_id': e_shopper_id,
-        'client_ip_address': _p_get1(s.request, 'ip'),
-        'client_user_agent': _p_get2(s.request, 'headers', 'user-agent'),
-        'fbp': _p_get2(s.request, 'cookies', '_fbp'),
-        'fbc': _p_get2(s.request, 'cookies', '_fbc'),
-    })
+    }
+    if _begin(s, _SEND_5_0, ev):
+        inv = s.stats.invalid_values
+        ud = {}
+        _H_EM(ud, e_email, inv)
+        _H_PH(ud, e_phone, inv)
+        _H_FN(ud, o_event_data_customer.get('firstName'), inv)
+        _H_LN(ud, o_event_data_customer.get('lastName'), inv)
+        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if (x := o_request.get('ip')) is not None:
+            ud['client_ip_address'] = x
+        if (x := o_request_headers.get('user-agent')) is not None:
+            ud['client_user_agent'] = x
+        if (x := o_request_cookies.get('_fbp')) is not None:
+            ud['fbp'] = x
+        if (x := o_request_cookies.get('_fbc')) is not None:
+            ud['fbc'] = x
+        _finish(s, out, _SEND_5_0, ev, ud)
     return True
 
 
@@ -657,30 +771,49 @@ def _rule_6_metaconversion_lead(s, out):
     e_shopper_id = s.m_shopper_id
     if e_shopper_id is _UNSET:
         e_shopper_id = _el_shopper_id(s)
+    o_event = _p_obj(s.event)
+    o_event_data = _p_obj(o_event.get('data'))
+    o_event_data_meta = _p_obj(o_event_data.get('meta'))
+    o_event_data_meta_conversiondata = _p_obj(o_event_data_meta.get('conversionData'))
+    o_event_xdm = _p_obj(o_event.get('xdm'))
+    o_event_xdm_web = _p_obj(o_event_xdm.get('web'))
+    o_event_xdm_web_webpagedetails = _p_obj(o_event_xdm_web.get('webPageDetails'))
+    o_event_data_form = _p_obj(o_event_data.get('form'))
+    o_event_data_customer = _p_obj(o_event_data.get('customer'))
+    o_request = _p_obj(s.request)
+    o_request_headers = _p_obj(o_request.get('headers'))
+    o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'Lead' to 'shop'
-    _send(s, out, _SEND_6_0, {
+    ev = {
         'event_name': 'Lead',
-        'event_id': _p_get_keys(s.event, _K4),
+        'event_id': o_event_data_meta_conversiondata.get('eventId'),
         'event_time': e_event_time,
         'action_source': 'website',
-        'event_source_url': _p_get_keys(s.event, _K3),
+        'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
         'custom_data': {
-            'content_name': (_t1 if (_t1 := _p_get3(s.event, 'data', 'form', 'name')) is not None else 'contact-form'),
+            'content_name': (_t1 if (_t1 := o_event_data_form.get('name')) is not None else 'contact-form'),
             'currency': 'USD',
             'value': 5,
         },
-    }, {
-        'em': e_email,
-        'ph': e_phone,
-        'fn': _p_get3(s.event, 'data', 'customer', 'firstName'),
-        'ln': _p_get3(s.event, 'data', 'customer', 'lastName'),
-        'external_id': e_shopper_id,
-        'client_ip_address': _p_get1(s.request, 'ip'),
-        'client_user_agent': _p_get2(s.request, 'headers', 'user-agent'),
-        'fbp': _p_get2(s.request, 'cookies', '_fbp'),
-        'fbc': _p_get2(s.request, 'cookies', '_fbc'),
-    })
+    }
+    if _begin(s, _SEND_6_0, ev):
+        inv = s.stats.invalid_values
+        ud = {}
+        _H_EM(ud, e_email, inv)
+        _H_PH(ud, e_phone, inv)
+        _H_FN(ud, o_event_data_customer.get('firstName'), inv)
+        _H_LN(ud, o_event_data_customer.get('lastName'), inv)
+        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if (x := o_request.get('ip')) is not None:
+            ud['client_ip_address'] = x
+        if (x := o_request_headers.get('user-agent')) is not None:
+            ud['client_user_agent'] = x
+        if (x := o_request_cookies.get('_fbp')) is not None:
+            ud['fbp'] = x
+        if (x := o_request_cookies.get('_fbc')) is not None:
+            ud['fbc'] = x
+        _finish(s, out, _SEND_6_0, ev, ud)
     return True
 
 
@@ -707,36 +840,54 @@ def _rule_7_metaconversion_completeregistration(s, out):
     e_shopper_id = s.m_shopper_id
     if e_shopper_id is _UNSET:
         e_shopper_id = _el_shopper_id(s)
+    o_event = _p_obj(s.event)
+    o_event_data = _p_obj(o_event.get('data'))
+    o_event_data_meta = _p_obj(o_event_data.get('meta'))
+    o_event_data_meta_conversiondata = _p_obj(o_event_data_meta.get('conversionData'))
+    o_event_xdm = _p_obj(o_event.get('xdm'))
+    o_event_xdm_web = _p_obj(o_event_xdm.get('web'))
+    o_event_xdm_web_webpagedetails = _p_obj(o_event_xdm_web.get('webPageDetails'))
+    o_event_data_customer = _p_obj(o_event_data.get('customer'))
+    o_request = _p_obj(s.request)
+    o_request_headers = _p_obj(o_request.get('headers'))
+    o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'CompleteRegistration' to 'shop'
-    _send(s, out, _SEND_7_0, {
+    ev = {
         'event_name': 'CompleteRegistration',
-        'event_id': _p_get_keys(s.event, _K4),
+        'event_id': o_event_data_meta_conversiondata.get('eventId'),
         'event_time': e_event_time,
         'action_source': 'website',
-        'event_source_url': _p_get_keys(s.event, _K3),
+        'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
         'custom_data': {
             'status': 'registered',
             'currency': 'USD',
             'value': 0,
         },
-    }, {
-        'em': e_email,
-        'ph': e_phone,
-        'fn': _p_get3(s.event, 'data', 'customer', 'firstName'),
-        'ln': _p_get3(s.event, 'data', 'customer', 'lastName'),
-        'db': _p_get3(s.event, 'data', 'customer', 'birthDate'),
-        'ge': _p_get3(s.event, 'data', 'customer', 'gender'),
-        'ct': _p_get3(s.event, 'data', 'customer', 'city'),
-        'st': _p_get3(s.event, 'data', 'customer', 'state'),
-        'zp': _p_get3(s.event, 'data', 'customer', 'postalCode'),
-        'country': e_country,
-        'external_id': e_shopper_id,
-        'client_ip_address': _p_get1(s.request, 'ip'),
-        'client_user_agent': _p_get2(s.request, 'headers', 'user-agent'),
-        'fbp': _p_get2(s.request, 'cookies', '_fbp'),
-        'fbc': _p_get2(s.request, 'cookies', '_fbc'),
-    })
+    }
+    if _begin(s, _SEND_7_0, ev):
+        inv = s.stats.invalid_values
+        ud = {}
+        _H_EM(ud, e_email, inv)
+        _H_PH(ud, e_phone, inv)
+        _H_FN(ud, o_event_data_customer.get('firstName'), inv)
+        _H_LN(ud, o_event_data_customer.get('lastName'), inv)
+        _H_DB(ud, o_event_data_customer.get('birthDate'), inv)
+        _H_GE(ud, o_event_data_customer.get('gender'), inv)
+        _H_CT(ud, o_event_data_customer.get('city'), inv)
+        _H_ST(ud, o_event_data_customer.get('state'), inv)
+        _H_ZP(ud, o_event_data_customer.get('postalCode'), inv)
+        _H_COUNTRY(ud, e_country, inv)
+        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if (x := o_request.get('ip')) is not None:
+            ud['client_ip_address'] = x
+        if (x := o_request_headers.get('user-agent')) is not None:
+            ud['client_user_agent'] = x
+        if (x := o_request_cookies.get('_fbp')) is not None:
+            ud['fbp'] = x
+        if (x := o_request_cookies.get('_fbc')) is not None:
+            ud['fbc'] = x
+        _finish(s, out, _SEND_7_0, ev, ud)
     return True
 
 
@@ -745,7 +896,10 @@ def _rule_8_metaconversion_subscribe(s, out):
     e_event_type = s.m_event_type
     if e_event_type is _UNSET:
         e_event_type = _el_event_type(s)
-    if not ((e_event_type == 'newsletter.subscribed') or _f_starts_with(_p_get3(s.event, 'data', 'subscription', 'plan'), 'club-')):
+    o_event = _p_obj(s.event)
+    o_event_data = _p_obj(o_event.get('data'))
+    o_event_data_subscription = _p_obj(o_event_data.get('subscription'))
+    if not ((e_event_type == 'newsletter.subscribed') or _f_starts_with(o_event_data_subscription.get('plan'), 'club-')):
         return False
     s.stats.matched[_RULE_8] += 1
     e_event_time = s.m_event_time
@@ -757,27 +911,42 @@ def _rule_8_metaconversion_subscribe(s, out):
     e_shopper_id = s.m_shopper_id
     if e_shopper_id is _UNSET:
         e_shopper_id = _el_shopper_id(s)
+    o_event_data_meta = _p_obj(o_event_data.get('meta'))
+    o_event_data_meta_conversiondata = _p_obj(o_event_data_meta.get('conversionData'))
+    o_event_xdm = _p_obj(o_event.get('xdm'))
+    o_event_xdm_web = _p_obj(o_event_xdm.get('web'))
+    o_event_xdm_web_webpagedetails = _p_obj(o_event_xdm_web.get('webPageDetails'))
+    o_request = _p_obj(s.request)
+    o_request_headers = _p_obj(o_request.get('headers'))
+    o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'Subscribe' to 'shop'
-    _send(s, out, _SEND_8_0, {
+    ev = {
         'event_name': 'Subscribe',
-        'event_id': _p_get_keys(s.event, _K4),
+        'event_id': o_event_data_meta_conversiondata.get('eventId'),
         'event_time': e_event_time,
         'action_source': 'website',
-        'event_source_url': _p_get_keys(s.event, _K3),
+        'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
         'custom_data': {
             'currency': 'USD',
-            'value': (_t1 if (_t1 := _f_number(_p_get3(s.event, 'data', 'subscription', 'price'))) is not None else 0),
-            'predicted_ltv': _f_number(_p_get3(s.event, 'data', 'subscription', 'predictedLtv')),
+            'value': (_t1 if (_t1 := _f_number(o_event_data_subscription.get('price'))) is not None else 0),
+            'predicted_ltv': _f_number(o_event_data_subscription.get('predictedLtv')),
         },
-    }, {
-        'em': e_email,
-        'external_id': e_shopper_id,
-        'client_ip_address': _p_get1(s.request, 'ip'),
-        'client_user_agent': _p_get2(s.request, 'headers', 'user-agent'),
-        'fbp': _p_get2(s.request, 'cookies', '_fbp'),
-        'fbc': _p_get2(s.request, 'cookies', '_fbc'),
-    })
+    }
+    if _begin(s, _SEND_8_0, ev):
+        inv = s.stats.invalid_values
+        ud = {}
+        _H_EM(ud, e_email, inv)
+        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if (x := o_request.get('ip')) is not None:
+            ud['client_ip_address'] = x
+        if (x := o_request_headers.get('user-agent')) is not None:
+            ud['client_user_agent'] = x
+        if (x := o_request_cookies.get('_fbp')) is not None:
+            ud['fbp'] = x
+        if (x := o_request_cookies.get('_fbc')) is not None:
+            ud['fbc'] = x
+        _finish(s, out, _SEND_8_0, ev, ud)
     return True
 
 
@@ -788,7 +957,11 @@ def _rule_9_metaconversion_purchase(s, out):
         e_event_type = _el_event_type(s)
     if not (e_event_type == 'commerce.purchases'):
         return False
-    if not (_f_gt(_f_number(_p_get_keys(s.event, _K8)), 0)):
+    o_event = _p_obj(s.event)
+    o_event_xdm = _p_obj(o_event.get('xdm'))
+    o_event_xdm_commerce = _p_obj(o_event_xdm.get('commerce'))
+    o_event_xdm_commerce_order = _p_obj(o_event_xdm_commerce.get('order'))
+    if not (_f_gt(_f_number(o_event_xdm_commerce_order.get('priceTotal')), 0)):
         return False
     s.stats.matched[_RULE_9] += 1
     e_event_time = s.m_event_time
@@ -815,41 +988,58 @@ def _rule_9_metaconversion_purchase(s, out):
     e_item_count = s.m_item_count
     if e_item_count is _UNSET:
         e_item_count = _el_item_count(s)
+    o_event_data = _p_obj(o_event.get('data'))
+    o_event_data_meta = _p_obj(o_event_data.get('meta'))
+    o_event_data_meta_conversiondata = _p_obj(o_event_data_meta.get('conversionData'))
+    o_event_xdm_web = _p_obj(o_event_xdm.get('web'))
+    o_event_xdm_web_webpagedetails = _p_obj(o_event_xdm_web.get('webPageDetails'))
+    o_event_xdm_web_webreferrer = _p_obj(o_event_xdm_web.get('webReferrer'))
+    o_event_data_customer = _p_obj(o_event_data.get('customer'))
+    o_request = _p_obj(s.request)
+    o_request_headers = _p_obj(o_request.get('headers'))
+    o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'Purchase' to 'shop'
-    _send(s, out, _SEND_9_0, {
+    ev = {
         'event_name': 'Purchase',
-        'event_id': (_t1 if (_t1 := _p_get_keys(s.event, _K4)) is not None else _p_get_keys(s.event, _K9)),
+        'event_id': (_t1 if (_t1 := o_event_data_meta_conversiondata.get('eventId')) is not None else o_event_xdm_commerce_order.get('purchaseID')),
         'event_time': e_event_time,
         'action_source': 'website',
-        'event_source_url': _p_get_keys(s.event, _K3),
-        'referrer_url': _p_get_keys(s.event, _K5),
+        'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
+        'referrer_url': o_event_xdm_web_webreferrer.get('URL'),
         'user_data': None,
         'custom_data': {
-            'currency': _f_upper((_t2 if (_t2 := _p_get_keys(s.event, _K10)) is not None else 'USD')),
-            'value': _f_round_(_f_number(_p_get_keys(s.event, _K8)), 2),
-            'order_id': _p_get_keys(s.event, _K9),
+            'currency': _f_upper((_t2 if (_t2 := o_event_xdm_commerce_order.get('currencyCode')) is not None else 'USD')),
+            'value': _f_round_(_f_number(o_event_xdm_commerce_order.get('priceTotal')), 2),
+            'order_id': o_event_xdm_commerce_order.get('purchaseID'),
             'content_type': 'product',
             'content_ids': [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)],
             'contents': e_contents,
             'num_items': e_item_count,
         },
-    }, {
-        'em': e_email,
-        'ph': e_phone,
-        'fn': _p_get3(s.event, 'data', 'customer', 'firstName'),
-        'ln': _p_get3(s.event, 'data', 'customer', 'lastName'),
-        'db': _p_get3(s.event, 'data', 'customer', 'birthDate'),
-        'ge': _p_get3(s.event, 'data', 'customer', 'gender'),
-        'ct': _p_get3(s.event, 'data', 'customer', 'city'),
-        'st': _p_get3(s.event, 'data', 'customer', 'state'),
-        'zp': _p_get3(s.event, 'data', 'customer', 'postalCode'),
-        'country': e_country,
-        'external_id': e_shopper_id,
-        'client_ip_address': _p_get1(s.request, 'ip'),
-        'client_user_agent': _p_get2(s.request, 'headers', 'user-agent'),
-        'fbp': _p_get2(s.request, 'cookies', '_fbp'),
-        'fbc': _p_get2(s.request, 'cookies', '_fbc'),
-    })
+    }
+    if _begin(s, _SEND_9_0, ev):
+        inv = s.stats.invalid_values
+        ud = {}
+        _H_EM(ud, e_email, inv)
+        _H_PH(ud, e_phone, inv)
+        _H_FN(ud, o_event_data_customer.get('firstName'), inv)
+        _H_LN(ud, o_event_data_customer.get('lastName'), inv)
+        _H_DB(ud, o_event_data_customer.get('birthDate'), inv)
+        _H_GE(ud, o_event_data_customer.get('gender'), inv)
+        _H_CT(ud, o_event_data_customer.get('city'), inv)
+        _H_ST(ud, o_event_data_customer.get('state'), inv)
+        _H_ZP(ud, o_event_data_customer.get('postalCode'), inv)
+        _H_COUNTRY(ud, e_country, inv)
+        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if (x := o_request.get('ip')) is not None:
+            ud['client_ip_address'] = x
+        if (x := o_request_headers.get('user-agent')) is not None:
+            ud['client_user_agent'] = x
+        if (x := o_request_cookies.get('_fbp')) is not None:
+            ud['fbp'] = x
+        if (x := o_request_cookies.get('_fbc')) is not None:
+            ud['fbc'] = x
+        _finish(s, out, _SEND_9_0, ev, ud)
     return True
 
 

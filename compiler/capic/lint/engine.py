@@ -24,7 +24,7 @@ from capic.lint.config import ConfigError, LintSettings, Overrides, load_setting
 from capic.lint.context import EnvView, LintContext
 from capic.lint.registry import Check, all_checks
 from capic.model import ir
-from capic.model.project import LoadResult, load
+from capic.model.project import LoadResult, load, paused_gc
 
 __all__ = ["CheckResult", "ConfigError", "Finding", "check_paths", "lint_project"]
 
@@ -381,7 +381,8 @@ def check_paths(
     envs_by_root: dict[Path, list[str | None]] = {}
     levels: list[Severity] = []
     for result in results:
-        diagnostics, settings, envs = _one(result, overrides, env, use_cache)
+        with paused_gc():
+            diagnostics, settings, envs = _one(result, overrides, env, use_cache)
         settings_by_root[result.root] = settings
         envs_by_root[result.root] = envs
         levels.append(settings.fail_level)
@@ -402,8 +403,12 @@ def check_paths(
 
 def _outside_focus(result: LoadResult, d: Diagnostic) -> bool:
     """Whether a diagnostic is about a file that was not asked for (when files were given).
-    Configuration problems (C codes) concern every file and are always reported."""
+    Configuration problems (C codes) concern every file and are always reported, and so are
+    errors elsewhere that kept the project from being resolved (a syntax error in another
+    file): without them the files asked for would look clean without having been checked."""
     if result.focus is None or d.span is None or d.code.startswith("C"):
+        return False
+    if result.project is None and d.severity >= Severity.ERROR:
         return False
     return d.span.file not in result.focus
 

@@ -7,6 +7,7 @@ pickle could): this is a closed, data-only format that rebuilds only AST classes
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from capic.diagnostics import Diagnostic, Severity, Span
@@ -32,20 +33,28 @@ def dump(obj: Any) -> Any:
     return obj
 
 
+@functools.cache
+def _builder(name: str) -> Any:
+    """A function rebuilding one AST class from its JSON object (generated once per class:
+    one keyword call, no per-field loop)."""
+    cls = _CLASSES[name]
+    args = []
+    for f in dataclasses.fields(cls):
+        if f.name == "span" or f.name.endswith("_span"):
+            args.append(f"{f.name}=Span(*d[{f.name!r}])")
+        else:
+            args.append(f"{f.name}=(load(v) if type(v := d[{f.name!r}]) is dict else v)")
+    namespace: dict[str, Any] = {"cls": cls, "Span": Span, "load": load}
+    exec(f"def build(d):\n    return cls({', '.join(args)})\n", namespace)
+    return namespace["build"]
+
+
 def load(data: Any, span_fields: frozenset[str] = frozenset()) -> Any:
-    if isinstance(data, dict):
-        if "@t" in data:
-            return tuple(load(v) for v in data["@t"])
-        cls = _CLASSES[data["@"]]
-        kwargs = {}
-        for f in dataclasses.fields(cls):
-            value = data[f.name]
-            if f.name == "span" or f.name.endswith("_span"):
-                kwargs[f.name] = Span(*value)
-            else:
-                kwargs[f.name] = load(value)
-        return cls(**kwargs)
-    return data
+    if type(data) is not dict:
+        return data
+    if "@t" in data:
+        return tuple([load(v) if type(v) is dict else v for v in data["@t"]])
+    return _builder(data["@"])(data)
 
 
 def dump_diagnostic(d: Diagnostic) -> dict[str, Any]:

@@ -323,3 +323,167 @@ VALUES: list[Any] = [
 @pytest.mark.parametrize(("value", "key"), list(itertools.product(VALUES, ["a", "b", "c"])))
 def test_obj_get_equals_get1(value: Any, key: str) -> None:
     assert obj(value).get(key) == get1(value, key)
+
+
+# --------------------------------------------------------------------------- sections, validation
+
+
+def _reference_prune(value: Any) -> Any:
+    """prune as specified: nulls left out at every depth, objects left empty by it too."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if v is None:
+                continue
+            p = _reference_prune(v)
+            if isinstance(p, dict) and not p and v:
+                continue
+            out[k] = p
+        return out
+    if isinstance(value, list):
+        items = []
+        for v in value:
+            if v is None:
+                continue
+            p = _reference_prune(v)
+            if isinstance(p, dict) and not p and v:
+                continue
+            items.append(p)
+        return items
+    return value
+
+
+PRUNE_CASES: list[Any] = [
+    {},
+    [],
+    {"a": 1, "b": "x"},
+    {"a": None},
+    {"a": {}, "b": []},
+    {"a": {"b": None}, "c": 1},
+    [{"id": "A", "quantity": 1}, {"id": "B", "quantity": None}],
+    [{"id": "A"}, {}, {"x": None}, None, [None], 3],
+    {"contents": [{"id": "A", "item_price": 1.5}], "value": None, "currency": "USD"},
+    {"contents": [{"id": None}], "nested": {"deep": [{"x": None, "y": [None, {"z": None}]}]}},
+    [[{"a": 1}], {"b": {"c": {"d": None}}}],
+]
+
+
+@pytest.mark.parametrize("value", PRUNE_CASES)
+def test_prune_fast_paths_agree_with_the_reference(value: Any) -> None:
+    from capic.runtime.payload import prune, put_pruned
+
+    got = prune(value)
+    assert got == _reference_prune(value)
+    if got == value:
+        assert got is value  # nothing removed: the very same object
+    section: dict[str, Any] = {}
+    if isinstance(value, dict | list):
+        put_pruned(section, "k", value)
+        expected = _reference_prune({"k": value})
+        assert section == expected
+
+
+def test_generated_sections_drop_nulls_like_prune() -> None:
+    module = compile_text(
+        """
+pixel p {
+  id = "1"
+  access_token = env("T")
+}
+rule "r" {
+  when event.type == "buy"
+  send Purchase to p {
+    event_time = event.time
+    action_source = "website"
+    event_source_url = "https://shop.example.com/"
+    user { em = event.email  client_user_agent = "ua" }
+    custom {
+      currency = event.currency
+      value = event.value
+      content_type = "product"
+      extra = event.extra
+      contents = [for i in event.items : {id = i.sku, quantity = i.qty}]
+    }
+  }
+}
+"""
+    )
+    ctx = Context(now=lambda: NOW)
+    base: dict[str, Any] = {"type": "buy", "time": NOW - 10, "email": "a@b.co"}
+    cases: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        ({}, {"content_type": "product", "contents": []}),
+        (
+            {"currency": "usd", "value": "5", "extra": {"a": None}, "items": [{"sku": "S"}]},
+            {"currency": "USD", "value": 5.0, "content_type": "product", "contents": [{"id": "S"}]},
+        ),
+        (
+            {"extra": {}, "items": [{"qty": None}, None]},
+            {"content_type": "product", "extra": {}, "contents": []},
+        ),
+        (
+            {"extra": [None, {"b": None, "c": 1}], "items": "nope"},
+            {"content_type": "product", "extra": [{"c": 1}], "contents": []},
+        ),
+    ]
+    for extra, custom in cases:
+        (emitted,) = module.process({**base, **extra}, context=ctx)
+        assert emitted.event["custom_data"] == custom
+        assert list(emitted.event["custom_data"]) == list(custom)
+
+
+def test_validation_with_a_constant_action_source_agrees() -> None:
+    from capic.runtime.validate import validate_event, validate_timed_user
+
+    events: list[dict[str, Any]] = [
+        {"event_name": "Purchase", "event_time": NOW, "action_source": "website"},
+        {
+            "event_name": "Purchase",
+            "event_time": NOW,
+            "action_source": "website",
+            "event_source_url": "ftp://x",
+            "user_data": {"client_user_agent": "ua", "em": "e"},
+        },
+        {
+            "event_name": "Purchase",
+            "event_time": NOW,
+            "action_source": "website",
+            "event_source_url": "HTTPS://x",
+            "user_data": {"client_user_agent": "ua", "em": "e"},
+        },
+        {"event_name": "Lead", "event_time": NOW - 9 * 86400, "action_source": "email"},
+        {"event_name": "Lead", "event_time": NOW + 61, "action_source": "app"},
+        {"event_name": "Lead", "event_time": "1", "action_source": "chat"},
+        {"event_name": "Lead", "action_source": "chat", "user_data": {"em": "e"}},
+        {"event_name": "Lead", "event_time": NOW, "action_source": "chat"},
+        {
+            "event_name": "Lead",
+            "event_time": NOW,
+            "action_source": "chat",
+            "user_data": {"ge": "g"},
+        },
+        {
+            "event_name": "Lead",
+            "event_time": NOW,
+            "action_source": "chat",
+            "user_data": {"em": "e"},
+        },
+    ]
+    for ev in events:
+        website = ev["action_source"] == "website"
+        assert validate_timed_user(ev, NOW, website) == validate_event(ev, NOW), ev
+        assert validate_timed_user(ev, NOW, None) == validate_event(ev, NOW), ev
+
+
+def test_send_spec_trusts_only_valid_constant_sources() -> None:
+    from capic.runtime.payload import SendSpec
+
+    def spec(**kw: Any) -> SendSpec:
+        args: dict[str, Any] = {"rule": "r", "pixel": "p", "event_name": "Lead", "keys": ()}
+        return SendSpec(**{**args, **kw})
+
+    assert spec(action_source="website").website is True
+    assert spec(action_source="email").website is False
+    assert spec().website is None
+    assert spec(action_source="Website").website is None
+    assert spec(action_source="website", keys=("action_source",)).website is None
+    assert spec(action_source="website", event_name="x" * 51).website is None

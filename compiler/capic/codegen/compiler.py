@@ -240,6 +240,8 @@ class _Module:
         self.constants: dict[Code, Code] = {}
         self._const_names: dict[str, Code] = {}
         self.hashers: dict[str, Code] = {}
+        #: Names imported from ``capic.runtime.payload`` besides Sender and SendSpec.
+        self.payload: set[str] = set()
 
     def hasher(self, key: str) -> Code:
         """The module name of the put function of the hashed user_data key ``key``."""
@@ -631,6 +633,9 @@ def _send_lines(
     fn.prepare([fld.value for _, fld in send.body.fields()])
     keys: list[str] = []
     sections: list[str] = []
+    #: Sections built without nulls by ``section_lines`` (no run-time pruning needed).
+    clean: list[str] = []
+    section_lines: list[tuple[str, int]] = []
     event: _Entries = [(lit("event_name"), lit(send.event))]
     user_section: ir.Section | None = None
     test_code: Code | None = None
@@ -641,13 +646,27 @@ def _send_lines(
                 event.append((lit(_USER), Code("None")))
             else:
                 sections.append(entry.key)
-                event.append((lit(entry.key), _section_entries(fn, entry)))
+                flat = _flat_section_lines(fn, entry, Code(f"sec_{len(sections) - 1}"))
+                if flat is None:
+                    event.append((lit(entry.key), _section_entries(fn, entry)))
+                else:
+                    clean.append(entry.key)
+                    section_lines.extend(flat)
+                    event.append((lit(entry.key), Code(f"sec_{len(sections) - 1}")))
         elif key == _TEST_EVENT_CODE:
             test_code = fn.expr(entry.value).code
         elif key != "event_name":
             if not _skip_key(fn, key, entry.value):
                 keys.append(key)
             event.append((lit(key), fn.expr(entry.value).code))
+    # A constant action_source (not converted at run time, so the event keeps it as written)
+    # lets validation skip its checks; SendSpec checks that it is one Meta accepts.
+    source: str | None = None
+    source_entry = send.body.entries.get("action_source")
+    if isinstance(source_entry, ir.Field) and "action_source" not in keys:
+        value = fn.folder.value(source_entry.value)
+        if type(value) is str:
+            source = value
     spec = Code(f"_SEND_{rule_index}_{send_index}")
     parts.specs.append(
         (
@@ -658,6 +677,8 @@ def _send_lines(
                 (Code("event_name"), lit(send.event)),
                 (Code("keys"), lit(tuple(keys))),
                 (Code("sections"), lit(tuple(sections))),
+                *([(Code("clean"), lit(tuple(clean)))] if clean else []),
+                *([(Code("action_source"), lit(source))] if source is not None else []),
             ],
         )
     )
@@ -671,6 +692,8 @@ def _send_lines(
             args.append(test_code)
         fn.emit("_send(" + ", ".join(args) + ")")
         return
+    for line, extra in section_lines:
+        fn.emit(line, 1 + extra)
     fn.emit(f"ev = {_render_dict(event, 1)}")
     fn.emit(f"if _begin(s, {spec}, ev):")
     if user_lines is None:
@@ -684,6 +707,33 @@ def _send_lines(
     finish = f"_finish(s, out, {spec}, ev, {ud}"
     finish += f", {test_code})" if test_code is not None else ")"
     fn.emit(finish, 2)
+
+
+def _flat_section_lines(
+    fn: _Function, section: ir.Section, name: Code
+) -> list[tuple[str, int]] | None:
+    """Straight-line code that builds the section ``name`` without its null members (what
+    ``prune`` would leave of the dict display, in the same order); containers go through
+    ``put_pruned``. None when the section has nested sections (the generic path). The
+    expressions are built here, before any line is emitted (see :func:`_user_lines`)."""
+    lines: list[tuple[str, int]] = [(f"{name} = {{}}", 0)]
+    for key, entry in section.entries.items():
+        if isinstance(entry, ir.Section):
+            return None
+        value = fn.folder.value(entry.value)
+        if value is None:
+            continue  # null is left out
+        code = fn.expr(entry.value).code
+        if value is not NOT_CONST and type(value) not in (list, dict):
+            lines.append((f"{name}[{lit(key)}] = {code}", 0))
+            continue
+        fn.module.payload.add("put_pruned")
+        lines.append((f"if (x := {code}) is not None:", 0))
+        lines.append(("if type(x) is dict or type(x) is list:", 1))
+        lines.append((f"_put_pruned({name}, {lit(key)}, x)", 2))
+        lines.append(("else:", 1))
+        lines.append((f"{name}[{lit(key)}] = x", 2))
+    return lines
 
 
 def _user_lines(fn: _Function, section: ir.Section) -> list[tuple[str, int]] | None:
@@ -808,6 +858,8 @@ def compile_project_parts(project: ir.Project) -> tuple[ModuleParts, list[str]]:
     if module.stdlib:
         names = ", ".join(f"{n} as _f_{n}" for n in sorted(module.stdlib))
         imports.append(Code(f"from capic.runtime.stdlib import {names}"))
+    for n in sorted(module.payload):
+        imports.append(Code(f"from capic.runtime.payload import {n} as _{n}"))
     parts.imports = imports
     return parts, ordered_memo
 

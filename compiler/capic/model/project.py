@@ -64,12 +64,13 @@ class LoadResult:
         return shown
 
     def _display_path(self, rel: str) -> str:
+        # Like ruff: relative to the working directory for files below it, else absolute
+        # (a path full of ../ is neither stable nor readable).
         absolute = self.root / rel
         try:
-            shown = os.path.relpath(absolute)
+            return absolute.relative_to(Path.cwd()).as_posix()
         except ValueError:
             return str(absolute)
-        return str(absolute) if shown.startswith(".." + os.sep + "..") else shown
 
 
 @dataclass(frozen=True)

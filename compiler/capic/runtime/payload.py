@@ -28,7 +28,13 @@ from typing import Any, Final
 from capic.runtime.coerce import currency, to_bool, to_event_time, to_int, to_number, to_string
 from capic.runtime.context import Emitted, EventScope, Rejection
 from capic.runtime.hashing import UserDataBuilder
-from capic.runtime.validate import INVALID_EVENT_TIME, validate_event
+from capic.runtime.validate import (
+    ACTION_SOURCES,
+    INVALID_EVENT_TIME,
+    MAX_EVENT_NAME,
+    validate_event,
+    validate_timed_user,
+)
 
 __all__ = [
     "SECTION_COERCIONS",
@@ -72,6 +78,14 @@ def event_time(v: Any) -> int | None:
     return to_event_time(v)
 
 
+def _currency(v: Any) -> str | None:
+    """:func:`~capic.runtime.coerce.currency`, with a fast path for a code that is already
+    three uppercase ASCII letters (the same answer)."""
+    if type(v) is str and len(v) == 3 and v.isascii() and v.isalpha() and v.isupper():
+        return v
+    return currency(v)
+
+
 #: Top-level server-event keys converted to the type Meta expects. The type is the one that
 #: needs no conversion (event_time always goes through :func:`event_time`: an integer may be
 #: in milliseconds).
@@ -88,7 +102,7 @@ SECTION_COERCIONS: Final[dict[str, dict[str, tuple[Coerce, type]]]] = {
         "value": (to_number, float),
         "predicted_ltv": (to_number, float),
         "net_revenue": (to_number, float),
-        "currency": (currency, type(None)),
+        "currency": (_currency, type(None)),
         "num_items": (to_int, int),
     },
     "app_data": {
@@ -102,6 +116,41 @@ def prune(value: Any) -> Any:
     """``value`` without nulls: object members and list items that are None are left out,
     at every depth, and so are objects whose members all were null. Lists and objects are
     copied only when something changes."""
+    t = type(value)
+    if t is dict:
+        # Fast path: nothing null and no nested container (most objects): returned as is.
+        for v in value.values():
+            if v is None:
+                break
+            tv = type(v)
+            if tv is dict or tv is list:
+                break
+        else:
+            return value
+    elif t is list:
+        for v in value:
+            if v is None:
+                break
+            tv = type(v)
+            if tv is dict:
+                # A list of flat objects without nulls (``contents``) is returned as is.
+                for w in v.values():
+                    if w is None or type(w) is dict or type(w) is list:
+                        break
+                else:
+                    if v:
+                        continue
+                break
+            if tv is list:
+                break
+        else:
+            return value
+    else:
+        return value
+    return _prune(value)
+
+
+def _prune(value: Any) -> Any:
     if type(value) is dict:
         out: dict[str, Any] | None = None
         for k, v in value.items():
@@ -147,10 +196,23 @@ def prune(value: Any) -> Any:
     return value
 
 
+def put_pruned(section: dict[str, Any], key: str, value: dict[str, Any] | list[Any]) -> None:
+    """``section[key] = prune(value)``, unless ``value`` is an object whose members were all
+    null (left out, as :func:`prune` leaves it out of its parent). Generated code builds
+    sections without nulls with it (the containers of ``SendSpec.clean`` sections)."""
+    p = prune(value)
+    if type(p) is dict and not p and value:
+        return
+    section[key] = p
+
+
 class SendSpec:
     """What is known about one ``send`` at compile time (a module constant)."""
 
-    __slots__ = ("event_name", "fields", "pixel", "rule", "sections")
+    __slots__ = ("event_name", "fields", "pixel", "rule", "sections", "website")
+
+    #: ``sections``: (key, conversions, clean) where ``clean`` says that the generated code
+    #: built the section without nulls (no ``prune`` needed).
 
     def __init__(
         self,
@@ -160,10 +222,22 @@ class SendSpec:
         event_name: str,
         keys: tuple[str, ...],
         sections: tuple[str, ...] = (),
+        clean: tuple[str, ...] = (),
+        action_source: str | None = None,
     ) -> None:
         self.rule = rule
         self.pixel = pixel
         self.event_name = event_name
+        #: ``action_source`` is the constant given (the event never has another one): True or
+        #: False when it is valid, and so is ``event_name``, saying whether it is "website";
+        #: None when validation checks both on every event.
+        self.website: bool | None = None
+        if (
+            action_source in ACTION_SOURCES
+            and 0 < len(event_name) <= MAX_EVENT_NAME
+            and "action_source" not in keys
+        ):
+            self.website = action_source == "website"
         fields: list[_Field] = []
         for key in keys:
             spec = TOP_COERCIONS.get(key)
@@ -174,10 +248,11 @@ class SendSpec:
         #: Top-level fields (not sections, not user_data) with their conversion.
         self.fields: tuple[_Field, ...] = tuple(fields)
         #: Sections (other than user_data) with their conversions.
-        self.sections: tuple[tuple[str, tuple[tuple[str, Coerce, type], ...]], ...] = tuple(
+        self.sections: tuple[tuple[str, tuple[tuple[str, Coerce, type], ...], bool], ...] = tuple(
             (
                 key,
                 tuple((k, c, t) for k, (c, t) in SECTION_COERCIONS.get(key, {}).items()),
+                key in clean,
             )
             for key in sections
         )
@@ -247,12 +322,13 @@ class Sender:
             t = ev.get("event_time")
             if type(t) is int:
                 ev["event_time"] = t + ctx.time_offset
-        for key, coercions in spec.sections:
+        for key, coercions, clean in spec.sections:
             section = ev[key]
             if type(section) is not dict:
                 del ev[key]
                 continue
-            section = prune(section)
+            if not clean:
+                section = prune(section)
             for k, coerce, fast in coercions:
                 v = section.get(k)
                 if v is not None and type(v) is not fast:
@@ -287,7 +363,11 @@ class Sender:
                 ev.pop("user_data", None)
         stats = s.stats
         if s.ctx.validate:
-            reason = validate_event(ev, s.now())
+            website = spec.website
+            if website is None:
+                reason = validate_event(ev, s.now())
+            else:
+                reason = validate_timed_user(ev, s.now(), website)
             if reason is not None:
                 self._reject(s, spec, reason)
                 return

@@ -24,6 +24,7 @@ __all__ = [
     "REASONS",
     "TOO_BROAD",
     "validate_event",
+    "validate_timed_user",
 ]
 
 MAX_EVENT_AGE: Final = 7 * 24 * 3600
@@ -91,6 +92,14 @@ def validate_event(event: dict[str, Any], now: float) -> str | None:
         return MISSING_EVENT_NAME
     if len(name) > MAX_EVENT_NAME:
         return LONG_EVENT_NAME
+    return validate_timed_user(event, now, None)
+
+
+def validate_timed_user(event: dict[str, Any], now: float, website: bool | None) -> str | None:
+    """:func:`validate_event` without the ``event_name`` checks; with ``website`` True or
+    False, also without the ``action_source`` checks: the caller knows (at compile time) that
+    ``event_name`` is valid and that ``action_source`` is a valid constant, ``website`` saying
+    whether it is ``"website"``. Same answer as :func:`validate_event` for such events."""
     t = event.get("event_time")
     if t is None:
         return MISSING_EVENT_TIME
@@ -100,13 +109,15 @@ def validate_event(event: dict[str, Any], now: float) -> str | None:
         return OLD_EVENT_TIME
     if t > now + MAX_FUTURE_SKEW:
         return FUTURE_EVENT_TIME
-    source = event.get("action_source")
-    if source is None:
-        return MISSING_ACTION_SOURCE
-    if type(source) is not str or source not in ACTION_SOURCES:
-        return INVALID_ACTION_SOURCE
+    if website is None:
+        source = event.get("action_source")
+        if source is None:
+            return MISSING_ACTION_SOURCE
+        if type(source) is not str or source not in ACTION_SOURCES:
+            return INVALID_ACTION_SOURCE
+        website = source == "website"
     user = event.get("user_data")
-    if source == "website":
+    if website:
         url = event.get("event_source_url")
         if url is None or url == "":
             return MISSING_URL

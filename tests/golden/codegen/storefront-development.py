@@ -21,6 +21,7 @@ from capic.runtime.payload import Sender as _Sender
 from capic.runtime.payload import SendSpec as _SendSpec
 from capic.runtime.paths import get1 as _p_get1, get2 as _p_get2, get3 as _p_get3, get_path as _p_get_path, obj as _p_obj
 from capic.runtime.stdlib import div as _f_div, gt as _f_gt, iter_list as _f_iter_list, len_ as _f_len_, ne as _f_ne, number as _f_number, parse_time as _f_parse_time, round_ as _f_round_, starts_with as _f_starts_with, sum_ as _f_sum_, trim as _f_trim, upper as _f_upper
+from capic.runtime.payload import put_pruned as _put_pruned
 
 __all__ = ["DEFAULT_CONTEXT", "ENVIRONMENT", "PIXELS", "RULES", "SETTINGS", "SOURCES", "process"]
 
@@ -162,6 +163,7 @@ _SEND_0_0 = _SendSpec(
     event_name='PageView',
     keys=('event_id', 'event_time', 'event_source_url', 'referrer_url'),
     sections=(),
+    action_source='website',
 )
 _SEND_1_0 = _SendSpec(
     rule=_RULE_1,
@@ -169,6 +171,8 @@ _SEND_1_0 = _SendSpec(
     event_name='ViewContent',
     keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
+    clean=('custom_data',),
+    action_source='website',
 )
 _SEND_2_0 = _SendSpec(
     rule=_RULE_2,
@@ -176,6 +180,8 @@ _SEND_2_0 = _SendSpec(
     event_name='Search',
     keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
+    clean=('custom_data',),
+    action_source='website',
 )
 _SEND_3_0 = _SendSpec(
     rule=_RULE_3,
@@ -183,6 +189,8 @@ _SEND_3_0 = _SendSpec(
     event_name='AddToCart',
     keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
+    clean=('custom_data',),
+    action_source='website',
 )
 _SEND_4_0 = _SendSpec(
     rule=_RULE_4,
@@ -190,6 +198,8 @@ _SEND_4_0 = _SendSpec(
     event_name='InitiateCheckout',
     keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
+    clean=('custom_data',),
+    action_source='website',
 )
 _SEND_5_0 = _SendSpec(
     rule=_RULE_5,
@@ -197,6 +207,8 @@ _SEND_5_0 = _SendSpec(
     event_name='AddPaymentInfo',
     keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
+    clean=('custom_data',),
+    action_source='website',
 )
 _SEND_6_0 = _SendSpec(
     rule=_RULE_6,
@@ -204,6 +216,8 @@ _SEND_6_0 = _SendSpec(
     event_name='Lead',
     keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
+    clean=('custom_data',),
+    action_source='website',
 )
 _SEND_7_0 = _SendSpec(
     rule=_RULE_7,
@@ -211,6 +225,8 @@ _SEND_7_0 = _SendSpec(
     event_name='CompleteRegistration',
     keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
+    clean=('custom_data',),
+    action_source='website',
 )
 _SEND_8_0 = _SendSpec(
     rule=_RULE_8,
@@ -218,6 +234,8 @@ _SEND_8_0 = _SendSpec(
     event_name='Subscribe',
     keys=('event_id', 'event_time', 'event_source_url'),
     sections=('custom_data',),
+    clean=('custom_data',),
+    action_source='website',
 )
 _SEND_9_0 = _SendSpec(
     rule=_RULE_9,
@@ -225,6 +243,8 @@ _SEND_9_0 = _SendSpec(
     event_name='Purchase',
     keys=('event_id', 'event_time', 'event_source_url', 'referrer_url'),
     sections=('custom_data',),
+    clean=('custom_data',),
+    action_source='website',
 )
 
 
@@ -426,6 +446,33 @@ def _rule_1_metaconversion_viewcontent(s, out):
     o_request_headers = _p_obj(o_request.get('headers'))
     o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'ViewContent' to 'shop'
+    sec_0 = {}
+    sec_0['content_type'] = 'product'
+    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'content_ids', x)
+        else:
+            sec_0['content_ids'] = x
+    if (x := _p_get_path(e_products, _K3)) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'content_name', x)
+        else:
+            sec_0['content_name'] = x
+    if (x := e_contents) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'contents', x)
+        else:
+            sec_0['contents'] = x
+    if (x := _f_upper((_t1 if (_t1 := _p_get_path(e_products, _K4)) is not None else 'USD'))) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'currency', x)
+        else:
+            sec_0['currency'] = x
+    if (x := e_cart_value) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'value', x)
+        else:
+            sec_0['value'] = x
     ev = {
         'event_name': 'ViewContent',
         'event_id': o_event_data_meta_conversiondata.get('eventId'),
@@ -433,14 +480,7 @@ def _rule_1_metaconversion_viewcontent(s, out):
         'action_source': 'website',
         'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
-        'custom_data': {
-            'content_type': 'product',
-            'content_ids': [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)],
-            'content_name': _p_get_path(e_products, _K3),
-            'contents': e_contents,
-            'currency': _f_upper((_t1 if (_t1 := _p_get_path(e_products, _K4)) is not None else 'USD')),
-            'value': e_cart_value,
-        },
+        'custom_data': sec_0,
     }
     if _begin(s, _SEND_1_0, ev):
         inv = s.stats.invalid_values
@@ -494,6 +534,18 @@ def _rule_2_metaconversion_search(s, out):
     o_request_headers = _p_obj(o_request.get('headers'))
     o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'Search' to 'shop'
+    sec_0 = {}
+    if (x := _f_trim(o_event_xdm_sitesearch.get('term'))) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'search_string', x)
+        else:
+            sec_0['search_string'] = x
+    sec_0['content_type'] = 'product'
+    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'content_ids', x)
+        else:
+            sec_0['content_ids'] = x
     ev = {
         'event_name': 'Search',
         'event_id': o_event_data_meta_conversiondata.get('eventId'),
@@ -501,11 +553,7 @@ def _rule_2_metaconversion_search(s, out):
         'action_source': 'website',
         'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
-        'custom_data': {
-            'search_string': _f_trim(o_event_xdm_sitesearch.get('term')),
-            'content_type': 'product',
-            'content_ids': [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)],
-        },
+        'custom_data': sec_0,
     }
     if _begin(s, _SEND_2_0, ev):
         inv = s.stats.invalid_values
@@ -564,6 +612,24 @@ def _rule_3_metaconversion_addtocart(s, out):
     o_request_headers = _p_obj(o_request.get('headers'))
     o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'AddToCart' to 'shop'
+    sec_0 = {}
+    sec_0['content_type'] = 'product'
+    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'content_ids', x)
+        else:
+            sec_0['content_ids'] = x
+    if (x := e_contents) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'contents', x)
+        else:
+            sec_0['contents'] = x
+    sec_0['currency'] = 'USD'
+    if (x := e_cart_value) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'value', x)
+        else:
+            sec_0['value'] = x
     ev = {
         'event_name': 'AddToCart',
         'event_id': o_event_data_meta_conversiondata.get('eventId'),
@@ -571,13 +637,7 @@ def _rule_3_metaconversion_addtocart(s, out):
         'action_source': 'website',
         'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
-        'custom_data': {
-            'content_type': 'product',
-            'content_ids': [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)],
-            'contents': e_contents,
-            'currency': 'USD',
-            'value': e_cart_value,
-        },
+        'custom_data': sec_0,
     }
     if _begin(s, _SEND_3_0, ev):
         inv = s.stats.invalid_values
@@ -641,6 +701,28 @@ def _rule_4_metaconversion_initiatecheckout(s, out):
     o_request_headers = _p_obj(o_request.get('headers'))
     o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'InitiateCheckout' to 'shop'
+    sec_0 = {}
+    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'content_ids', x)
+        else:
+            sec_0['content_ids'] = x
+    if (x := e_contents) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'contents', x)
+        else:
+            sec_0['contents'] = x
+    if (x := e_item_count) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'num_items', x)
+        else:
+            sec_0['num_items'] = x
+    sec_0['currency'] = 'USD'
+    if (x := e_cart_value) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'value', x)
+        else:
+            sec_0['value'] = x
     ev = {
         'event_name': 'InitiateCheckout',
         'event_id': o_event_data_meta_conversiondata.get('eventId'),
@@ -648,13 +730,7 @@ def _rule_4_metaconversion_initiatecheckout(s, out):
         'action_source': 'website',
         'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
-        'custom_data': {
-            'content_ids': [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)],
-            'contents': e_contents,
-            'num_items': e_item_count,
-            'currency': 'USD',
-            'value': e_cart_value,
-        },
+        'custom_data': sec_0,
     }
     if _begin(s, _SEND_4_0, ev):
         inv = s.stats.invalid_values
@@ -717,6 +793,23 @@ def _rule_5_metaconversion_addpaymentinfo(s, out):
     o_request_headers = _p_obj(o_request.get('headers'))
     o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'AddPaymentInfo' to 'shop'
+    sec_0 = {}
+    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'content_ids', x)
+        else:
+            sec_0['content_ids'] = x
+    if (x := e_contents) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'contents', x)
+        else:
+            sec_0['contents'] = x
+    sec_0['currency'] = 'USD'
+    if (x := e_cart_value) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'value', x)
+        else:
+            sec_0['value'] = x
     ev = {
         'event_name': 'AddPaymentInfo',
         'event_id': o_event_data_meta_conversiondata.get('eventId'),
@@ -724,12 +817,7 @@ def _rule_5_metaconversion_addpaymentinfo(s, out):
         'action_source': 'website',
         'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
-        'custom_data': {
-            'content_ids': [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)],
-            'contents': e_contents,
-            'currency': 'USD',
-            'value': e_cart_value,
-        },
+        'custom_data': sec_0,
     }
     if _begin(s, _SEND_5_0, ev):
         inv = s.stats.invalid_values
@@ -784,6 +872,14 @@ def _rule_6_metaconversion_lead(s, out):
     o_request_headers = _p_obj(o_request.get('headers'))
     o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'Lead' to 'shop'
+    sec_0 = {}
+    if (x := (_t1 if (_t1 := o_event_data_form.get('name')) is not None else 'contact-form')) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'content_name', x)
+        else:
+            sec_0['content_name'] = x
+    sec_0['currency'] = 'USD'
+    sec_0['value'] = 5
     ev = {
         'event_name': 'Lead',
         'event_id': o_event_data_meta_conversiondata.get('eventId'),
@@ -791,11 +887,7 @@ def _rule_6_metaconversion_lead(s, out):
         'action_source': 'website',
         'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
-        'custom_data': {
-            'content_name': (_t1 if (_t1 := o_event_data_form.get('name')) is not None else 'contact-form'),
-            'currency': 'USD',
-            'value': 5,
-        },
+        'custom_data': sec_0,
     }
     if _begin(s, _SEND_6_0, ev):
         inv = s.stats.invalid_values
@@ -852,6 +944,10 @@ def _rule_7_metaconversion_completeregistration(s, out):
     o_request_headers = _p_obj(o_request.get('headers'))
     o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'CompleteRegistration' to 'shop'
+    sec_0 = {}
+    sec_0['status'] = 'registered'
+    sec_0['currency'] = 'USD'
+    sec_0['value'] = 0
     ev = {
         'event_name': 'CompleteRegistration',
         'event_id': o_event_data_meta_conversiondata.get('eventId'),
@@ -859,11 +955,7 @@ def _rule_7_metaconversion_completeregistration(s, out):
         'action_source': 'website',
         'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
-        'custom_data': {
-            'status': 'registered',
-            'currency': 'USD',
-            'value': 0,
-        },
+        'custom_data': sec_0,
     }
     if _begin(s, _SEND_7_0, ev):
         inv = s.stats.invalid_values
@@ -920,6 +1012,18 @@ def _rule_8_metaconversion_subscribe(s, out):
     o_request_headers = _p_obj(o_request.get('headers'))
     o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'Subscribe' to 'shop'
+    sec_0 = {}
+    sec_0['currency'] = 'USD'
+    if (x := (_t1 if (_t1 := _f_number(o_event_data_subscription.get('price'))) is not None else 0)) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'value', x)
+        else:
+            sec_0['value'] = x
+    if (x := _f_number(o_event_data_subscription.get('predictedLtv'))) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'predicted_ltv', x)
+        else:
+            sec_0['predicted_ltv'] = x
     ev = {
         'event_name': 'Subscribe',
         'event_id': o_event_data_meta_conversiondata.get('eventId'),
@@ -927,11 +1031,7 @@ def _rule_8_metaconversion_subscribe(s, out):
         'action_source': 'website',
         'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'user_data': None,
-        'custom_data': {
-            'currency': 'USD',
-            'value': (_t1 if (_t1 := _f_number(o_event_data_subscription.get('price'))) is not None else 0),
-            'predicted_ltv': _f_number(o_event_data_subscription.get('predictedLtv')),
-        },
+        'custom_data': sec_0,
     }
     if _begin(s, _SEND_8_0, ev):
         inv = s.stats.invalid_values
@@ -999,6 +1099,38 @@ def _rule_9_metaconversion_purchase(s, out):
     o_request_headers = _p_obj(o_request.get('headers'))
     o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'Purchase' to 'shop'
+    sec_0 = {}
+    if (x := _f_upper((_t2 if (_t2 := o_event_xdm_commerce_order.get('currencyCode')) is not None else 'USD'))) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'currency', x)
+        else:
+            sec_0['currency'] = x
+    if (x := _f_round_(_f_number(o_event_xdm_commerce_order.get('priceTotal')), 2)) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'value', x)
+        else:
+            sec_0['value'] = x
+    if (x := o_event_xdm_commerce_order.get('purchaseID')) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'order_id', x)
+        else:
+            sec_0['order_id'] = x
+    sec_0['content_type'] = 'product'
+    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'content_ids', x)
+        else:
+            sec_0['content_ids'] = x
+    if (x := e_contents) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'contents', x)
+        else:
+            sec_0['contents'] = x
+    if (x := e_item_count) is not None:
+        if type(x) is dict or type(x) is list:
+            _put_pruned(sec_0, 'num_items', x)
+        else:
+            sec_0['num_items'] = x
     ev = {
         'event_name': 'Purchase',
         'event_id': (_t1 if (_t1 := o_event_data_meta_conversiondata.get('eventId')) is not None else o_event_xdm_commerce_order.get('purchaseID')),
@@ -1007,15 +1139,7 @@ def _rule_9_metaconversion_purchase(s, out):
         'event_source_url': o_event_xdm_web_webpagedetails.get('URL'),
         'referrer_url': o_event_xdm_web_webreferrer.get('URL'),
         'user_data': None,
-        'custom_data': {
-            'currency': _f_upper((_t2 if (_t2 := o_event_xdm_commerce_order.get('currencyCode')) is not None else 'USD')),
-            'value': _f_round_(_f_number(o_event_xdm_commerce_order.get('priceTotal')), 2),
-            'order_id': o_event_xdm_commerce_order.get('purchaseID'),
-            'content_type': 'product',
-            'content_ids': [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)],
-            'contents': e_contents,
-            'num_items': e_item_count,
-        },
+        'custom_data': sec_0,
     }
     if _begin(s, _SEND_9_0, ev):
         inv = s.stats.invalid_values

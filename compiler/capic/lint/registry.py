@@ -134,7 +134,7 @@ class Check:
         self, ctx: LintContext, send: ir.Send, finding: SchemaFinding
     ) -> Diagnostic | None:
         """The diagnostic for a claimed schema failure (None: not worth reporting)."""
-        raise NotImplementedError(f"{self.code} claims schema failures but cannot describe them")
+        raise TypeError(f"{self.code} claims schema failures but cannot describe them")
 
 
 C = TypeVar("C", bound=type[Check])

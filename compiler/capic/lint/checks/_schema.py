@@ -110,7 +110,8 @@ class SchemaCheck(Check):
     def explain(
         self, ctx: LintContext, send: ir.Send, f: SchemaFinding
     ) -> tuple[str, Span, str | None]:
-        raise NotImplementedError
+        # Every concrete schema check overrides this; reaching it is a registration bug.
+        raise TypeError(f"{type(self).__name__} claims schema failures but has no explain()")
 
     def describe(self, ctx: LintContext, send: ir.Send, f: SchemaFinding) -> Diagnostic | None:
         message, span, help_text = self.explain(ctx, send, f)

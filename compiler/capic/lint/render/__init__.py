@@ -7,6 +7,7 @@ format is used, so ``capic check`` loads just the renderer it needs. Every rende
 
 from __future__ import annotations
 
+import abc
 import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -37,14 +38,14 @@ class RenderOptions:
     colour: bool = False
 
 
-class Renderer:
+class Renderer(abc.ABC):
     """Base class: ``render`` returns the complete output (ending with a newline if not empty)."""
 
     #: Whether the format is meant for people (prints a summary line).
     human: bool = False
 
-    def render(self, result: CheckResult, options: RenderOptions) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def render(self, result: CheckResult, options: RenderOptions) -> str: ...
 
 
 def _load(spec: str) -> Renderer:

@@ -405,6 +405,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.n < 1 or args.rounds < 1:
         parser.error("--n and --rounds must be positive")
+    # Process-wide glibc malloc settings (what `capic run` applies to itself), set before any
+    # contender runs, so that every contender shares them.
+    try:
+        from capic.runtime.tuning import tune_allocator
+
+        tuned = tune_allocator()
+    except ImportError:
+        tuned = False
 
     try:
         sdk_batch, sdk_one = load_sdk()
@@ -426,6 +434,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     print(_common.machine_line())
+    print(
+        "allocator: capic.runtime.tuning.tune_allocator() "
+        + ("applied" if tuned else "not applied (not glibc, or mallopt failed): C library defaults")
+        + " for this whole process: SDK, capic and floor all run with the same malloc settings"
+    )
     sha, sha_name = fastest_sha256()
     records = _common.make_records(args.n, args.seed)
     national = _common.make_records(args.n, args.seed, national_phone=True)

@@ -487,3 +487,60 @@ def test_send_spec_trusts_only_valid_constant_sources() -> None:
     assert spec(action_source="Website").website is None
     assert spec(action_source="website", keys=("action_source",)).website is None
     assert spec(action_source="website", event_name="x" * 51).website is None
+
+
+def test_generated_section_conversions_count_like_begin() -> None:
+    module = compile_text(
+        """
+pixel p {
+  id = "1"
+  access_token = env("T")
+}
+rule "r" {
+  when event.type == "buy"
+  send Purchase to p {
+    event_time = event.time
+    action_source = "website"
+    event_source_url = "https://shop.example.com/"
+    user { em = event.email  client_user_agent = "ua" }
+    custom {
+      currency = event.currency
+      value = event.value
+      num_items = event.n
+    }
+  }
+}
+"""
+    )
+    base: dict[str, Any] = {"type": "buy", "time": NOW - 10, "email": "a@b.co"}
+    ctx = Context(now=lambda: NOW)
+    (emitted,) = module.process({**base, "currency": "eur", "value": "abc", "n": "3"}, context=ctx)
+    assert emitted.event["custom_data"] == {"currency": "EUR", "num_items": 3}
+    assert ctx.stats.invalid_values == {"custom_data.value": 1}
+    ctx = Context(now=lambda: NOW)
+    (emitted,) = module.process({**base, "value": [1], "currency": "??"}, context=ctx)
+    assert "custom_data" not in emitted.event  # empty after its conversions: left out
+    assert ctx.stats.invalid_values == {"custom_data.value": 1, "custom_data.currency": 1}
+    # A rejected event counts no section conversions (as Sender.begin did not reach them).
+    ctx = Context(now=lambda: NOW)
+    assert module.process({**base, "time": "never", "value": "abc"}, context=ctx) == []
+    assert ctx.stats.invalid_values == {}
+
+
+def test_tune_allocator_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from capic.runtime import tuning
+
+    applied = tuning.tune_allocator()
+    assert isinstance(applied, bool)
+    assert tuning.tune_allocator() is applied  # idempotent
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert tuning.tune_allocator() is False
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise OSError("no libc")
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(tuning.ctypes, "CDLL", broken)
+    assert tuning.tune_allocator() is False

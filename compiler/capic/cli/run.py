@@ -22,6 +22,8 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from capic.runtime.tuning import tune_allocator
+
 if TYPE_CHECKING:
     from capic.runtime.runner import Destinations, RunSummary
     from capic.runtime.secrets import SecretRef
@@ -380,6 +382,7 @@ def command(
     rejected or dead-lettered events, or events left in the outbox; 2 usage or configuration
     errors, or an access token Meta rejected.
     """
+    tune_allocator()  # process-wide glibc settings for this process (capic.runtime.tuning)
     try:
         code = _run(
             project=project,

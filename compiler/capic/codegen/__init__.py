@@ -166,5 +166,8 @@ def generate(project: ir.Project, environment: str | None = None) -> str:
         "memo_functions": parts.memo_functions,
         "rule_functions": parts.rule_functions,
         "hashers": parts.hashers,
+        "conversions": parts.conversions,
+        "normalizers": parts.normalizers,
+        "memos": parts.memos,
     }
     return _environment().get_template("module.py.j2").render(context)

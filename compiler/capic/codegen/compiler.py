@@ -28,8 +28,9 @@ from capic.codegen.fold import NOT_CONST, REGEX_FLAGS, Folder
 from capic.codegen.literals import Code, ident, lit, slug
 from capic.model import ir
 from capic.runtime import stdlib
+from capic.runtime.hashing import MEMO_KEYS
 from capic.runtime.normalize import HASHED_KEYS
-from capic.runtime.payload import TOP_COERCIONS
+from capic.runtime.payload import SECTION_COERCIONS, TOP_COERCIONS
 
 __all__ = ["CodegenError", "ModuleParts", "compile_project_parts"]
 
@@ -83,6 +84,13 @@ class ModuleParts:
     rule_functions: list[tuple[Code, Code, list[Code]]] = field(default_factory=list)
     #: (module name, user_data key) of the per-key hashing functions the rules call.
     hashers: list[tuple[Code, Code]] = field(default_factory=list)
+    #: (conversion name, fast type name, section, key) of the section conversions the rules
+    #: apply in generated code (see ``capic.runtime.payload.section_conversion``).
+    conversions: list[tuple[Code, Code, Code, Code]] = field(default_factory=list)
+    #: (module name, user_data key) of the normalizers the rules call (inlined puts).
+    normalizers: list[tuple[Code, Code]] = field(default_factory=list)
+    #: (module name, user_data key) of the digest memo lookups of the memoized keys.
+    memos: list[tuple[Code, Code]] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -240,6 +248,9 @@ class _Module:
         self.constants: dict[Code, Code] = {}
         self._const_names: dict[str, Code] = {}
         self.hashers: dict[str, Code] = {}
+        self.conversions: dict[tuple[str, str], tuple[Code, Code]] = {}
+        self.normalizers: dict[str, Code] = {}
+        self.memos: dict[str, Code] = {}
         #: Names imported from ``capic.runtime.payload`` besides Sender and SendSpec.
         self.payload: set[str] = set()
 
@@ -249,6 +260,29 @@ class _Module:
         if name is None:
             name = self.hashers[key] = ident(f"_H_{slug(key).upper()}")
         return name
+
+    def normalizer(self, key: str) -> Code:
+        """The module name of the normalizer of the (not memoized) hashed key ``key``."""
+        name = self.normalizers.get(key)
+        if name is None:
+            name = self.normalizers[key] = ident(f"_N_{slug(key).upper()}")
+        return name
+
+    def memo(self, key: str) -> Code:
+        """The module name of the digest memo lookup of the memoized hashed key ``key``."""
+        name = self.memos.get(key)
+        if name is None:
+            name = self.memos[key] = ident(f"_M_{slug(key).upper()}")
+        return name
+
+    def conversion(self, section: str, key: str) -> tuple[Code, Code]:
+        """Module names of the conversion of ``section.key`` and of the type it leaves as is."""
+        names = self.conversions.get((section, key))
+        if names is None:
+            base = slug(f"{section}_{key}").upper()
+            names = self.conversions[(section, key)] = (ident(f"_C_{base}"), ident(f"_T_{base}"))
+            self.payload.add("section_conversion")
+        return names
 
     def fn(self, impl: str) -> Code:
         """The local name of a runtime stdlib function."""
@@ -636,6 +670,8 @@ def _send_lines(
     #: Sections built without nulls by ``section_lines`` (no run-time pruning needed).
     clean: list[str] = []
     section_lines: list[tuple[str, int]] = []
+    #: (section key, its variable, the keys it may hold) of the clean sections.
+    flat_sections: list[tuple[str, Code, list[tuple[str, object]]]] = []
     event: _Entries = [(lit("event_name"), lit(send.event))]
     user_section: ir.Section | None = None
     test_code: Code | None = None
@@ -652,6 +688,17 @@ def _send_lines(
                 else:
                     clean.append(entry.key)
                     section_lines.extend(flat)
+                    flat_sections.append(
+                        (
+                            entry.key,
+                            Code(f"sec_{len(sections) - 1}"),
+                            [
+                                (k, fn.folder.value(e.value))
+                                for k, e in entry.entries.items()
+                                if isinstance(e, ir.Field)
+                            ],
+                        )
+                    )
                     event.append((lit(entry.key), Code(f"sec_{len(sections) - 1}")))
         elif key == _TEST_EVENT_CODE:
             test_code = fn.expr(entry.value).code
@@ -667,6 +714,15 @@ def _send_lines(
         value = fn.folder.value(source_entry.value)
         if type(value) is str:
             source = value
+    user_lines = _user_lines(fn, user_section) if user_section is not None else None
+    # Clean sections are finished in generated code after ``_begin`` (their conversions, then
+    # left out when empty: what ``Sender.begin`` does last), unless the generic ``_send`` runs.
+    compiled: list[tuple[str, Code, list[tuple[str, object]]]] = []
+    if user_lines is not None or user_section is None:
+        compiled = flat_sections
+        done = {key for key, _, _ in compiled}
+        sections = [key for key in sections if key not in done]
+        clean = [key for key in clean if key not in done]
     spec = Code(f"_SEND_{rule_index}_{send_index}")
     parts.specs.append(
         (
@@ -682,7 +738,6 @@ def _send_lines(
             ],
         )
     )
-    user_lines = _user_lines(fn, user_section) if user_section is not None else None
     fn.emit(f"# send {lit(send.event)} to {lit(send.pixel)}")
     if user_lines is None and user_section is not None:
         # A user section with nested sections: the generic builder.
@@ -696,17 +751,51 @@ def _send_lines(
         fn.emit(line, 1 + extra)
     fn.emit(f"ev = {_render_dict(event, 1)}")
     fn.emit(f"if _begin(s, {spec}, ev):")
+    conversion_lines = _conversion_lines(fn, compiled)
+    if conversion_lines or user_lines is not None:
+        fn.emit("inv = s.stats.invalid_values", 2)
+    for line, extra in conversion_lines:
+        fn.emit(line, 2 + extra)
     if user_lines is None:
         ud = "None"
     else:
         ud = "ud"
-        fn.emit("inv = s.stats.invalid_values", 2)
         fn.emit("ud = {}", 2)
         for line, extra in user_lines:
             fn.emit(line, 2 + extra)
     finish = f"_finish(s, out, {spec}, ev, {ud}"
     finish += f", {test_code})" if test_code is not None else ")"
     fn.emit(finish, 2)
+
+
+def _conversion_lines(
+    fn: _Function, compiled: list[tuple[str, Code, list[tuple[str, object]]]]
+) -> list[tuple[str, int]]:
+    """The conversions of the clean sections (``SECTION_COERCIONS``) and the removal of an
+    empty section, in ``Sender.begin``'s order; constants already of the right type and null
+    constants (left out) need no conversion."""
+    lines: list[tuple[str, int]] = []
+    for section, name, entries in compiled:
+        coercions = SECTION_COERCIONS.get(section, {})
+        present = {key: value for key, value in entries}
+        for key, (_, fast) in coercions.items():
+            if key not in present:
+                continue
+            value = present[key]
+            if value is None or (value is not NOT_CONST and type(value) is fast):
+                continue
+            conv, fast_name = fn.module.conversion(section, key)
+            lines.append(
+                (f"if (x := {name}.get({lit(key)})) is not None and type(x) is not {fast_name}:", 0)
+            )
+            lines.append((f"if (c := {conv}(x)) is None:", 1))
+            lines.append((f"del {name}[{lit(key)}]", 2))
+            lines.append((f"inv[{lit(f'{section}.{key}')}] += 1", 2))
+            lines.append(("else:", 1))
+            lines.append((f"{name}[{lit(key)}] = c", 2))
+        lines.append((f"if not {name}:", 0))
+        lines.append((f"del ev[{lit(section)}]", 1))
+    return lines
 
 
 def _flat_section_lines(
@@ -749,8 +838,26 @@ def _user_lines(fn: _Function, section: ir.Section) -> list[tuple[str, int]] | N
         if value is None:
             continue  # null is left out
         code = fn.expr(entry.value).code
-        if key in HASHED_KEYS:
-            lines.append((f"{fn.module.hasher(key)}(ud, {code}, inv)", 0))
+        if key in HASHED_KEYS and key not in MEMO_KEYS:
+            # The put function's common path inline: a stripped, non-blank string that cannot
+            # be a digest is normalized and hashed here; every other value goes to the put.
+            k = lit(key)
+            lines.append(
+                (f"if type(x := {code}) is str and (t := x.strip(_WS)) and len(t) != 64:", 0)
+            )
+            lines.append((f"if (n := {fn.module.normalizer(key)}(t)) is not None:", 1))
+            lines.append((f"ud[{k}] = _sha(n.encode()).hexdigest()", 2))
+            lines.append(("else:", 1))
+            lines.append((f"inv[{k}] += 1", 2))
+            lines.append(("else:", 0))
+            lines.append((f"{fn.module.hasher(key)}(ud, x, inv)", 1))
+        elif key in HASHED_KEYS:
+            # Memoized keys: a digest already in the memo is stored here; every other value
+            # (not memoized yet, invalid, not a string) goes to the put function.
+            lines.append((f"if type(x := {code}) is str and (d := {fn.module.memo(key)}(x)):", 0))
+            lines.append((f"ud[{lit(key)}] = d", 1))
+            lines.append(("else:", 0))
+            lines.append((f"{fn.module.hasher(key)}(ud, x, inv)", 1))
         elif value is not NOT_CONST:
             lines.append((f"ud[{lit(key)}] = {code}", 0))
         else:
@@ -851,6 +958,12 @@ def compile_project_parts(project: ir.Project) -> tuple[ModuleParts, list[str]]:
         parts.regexes.append((name, lit(pattern), Code(flag_code)))
     parts.constants = list(module.constants.items())
     parts.hashers = [(name, lit(key)) for key, name in sorted(module.hashers.items())]
+    parts.memos = [(name, lit(key)) for key, name in sorted(module.memos.items())]
+    parts.normalizers = [(name, lit(key)) for key, name in sorted(module.normalizers.items())]
+    parts.conversions = [
+        (conv, fast, lit(section), lit(key))
+        for (section, key), (conv, fast) in sorted(module.conversions.items())
+    ]
     imports: list[Code] = []
     if module.paths:
         names = ", ".join(f"{n} as _p_{n}" for n in sorted(module.paths))
@@ -860,6 +973,9 @@ def compile_project_parts(project: ir.Project) -> tuple[ModuleParts, list[str]]:
         imports.append(Code(f"from capic.runtime.stdlib import {names}"))
     for n in sorted(module.payload):
         imports.append(Code(f"from capic.runtime.payload import {n} as _{n}"))
+    if module.normalizers:
+        imports.append(Code("from capic.runtime.hashing import WHITESPACE as _WS"))
+        imports.append(Code("from capic.runtime.hashing import sha256 as _sha"))
     parts.imports = imports
     return parts, ordered_memo
 

@@ -24,7 +24,16 @@ from capic.runtime.normalize import (
     region_code,
 )
 
-__all__ = ["MEMO_KEYS", "MEMO_LIMIT", "NEVER_HASHED_KEYS", "Put", "UserDataBuilder", "sha256_hex"]
+__all__ = [
+    "MEMO_KEYS",
+    "MEMO_LIMIT",
+    "NEVER_HASHED_KEYS",
+    "WHITESPACE",
+    "Put",
+    "UserDataBuilder",
+    "sha256",
+    "sha256_hex",
+]
 
 
 def _fastest_sha256() -> Callable[[bytes], Any]:
@@ -43,6 +52,9 @@ def _fastest_sha256() -> Callable[[bytes], Any]:
 
 
 _sha256: Final = _fastest_sha256()
+#: The SHA-256 constructor this module hashes with (generated modules inline the common path
+#: of the put functions with it: ``sha256(text.encode()).hexdigest()``).
+sha256: Final = _sha256
 
 #: user_data keys that Meta wants in clear text (sending a hash of them breaks matching).
 NEVER_HASHED_KEYS: Final = frozenset(
@@ -98,14 +110,16 @@ class UserDataBuilder:
     value raises ValueError.
     """
 
-    __slots__ = ("_normalizers", "_puts")
+    __slots__ = ("_memos", "_normalizers", "_puts")
 
     def __init__(self, *, default_country: str | None = None, dob_order: str = "mdy") -> None:
         if dob_order not in DOB_ORDERS:
             raise ValueError(f"dob_order must be one of {sorted(DOB_ORDERS)}, got {dob_order!r}")
         self._normalizers = bound_normalizers(region_code(default_country), dob_order)
+        #: Raw text -> digest ("" when invalid) of the memoized keys (see ``MEMO_KEYS``).
+        self._memos: dict[str, dict[str, str]] = {key: {} for key in MEMO_KEYS}
         self._puts: dict[str, Put] = {
-            key: _make_put(key, normalizer, key in MEMO_KEYS)
+            key: _make_put(key, normalizer, self._memos.get(key))
             for key, normalizer in self._normalizers.items()
         }
 
@@ -117,6 +131,22 @@ class UserDataBuilder:
         value stores nothing; an invalid one stores nothing and adds 1 to ``invalid[key]``.
         Generated rule modules call these directly, one per user_data field."""
         return self._puts.get(key)
+
+    def normalizer(self, key: str) -> Normalizer | None:
+        """The normalizer of the hashed key ``key`` when its put function is not memoized
+        (None otherwise): generated modules call it for a stripped string that is not 64
+        characters long, and the put function for every other value. Same results."""
+        if key in MEMO_KEYS:
+            return None
+        return self._normalizers.get(key)
+
+    def memo_lookup(self, key: str) -> Callable[[str], str | None] | None:
+        """``get`` of the digest memo of the memoized key ``key`` (None for other keys):
+        raw string -> its digest, "" when it is invalid, None when not memoized yet.
+        Generated modules store a non-empty digest it gives directly and call the put
+        function for every other value (which also counts the invalid ones). Same results."""
+        memo = self._memos.get(key)
+        return None if memo is None else memo.get
 
     def build(
         self, fields: Mapping[str, object], invalid: collections.Counter[str] | None = None
@@ -143,7 +173,7 @@ class UserDataBuilder:
         return out
 
 
-def _make_put(key: str, normalizer: Normalizer, memoize: bool) -> Put:
+def _make_put(key: str, normalizer: Normalizer, memo: dict[str, str] | None) -> Put:
     """The put function of one hashed key (see :meth:`UserDataBuilder.hasher`)."""
     ws = WHITESPACE
     sha = _sha256
@@ -174,7 +204,7 @@ def _make_put(key: str, normalizer: Normalizer, memoize: bool) -> Put:
         elif digest == "" and invalid is not None:
             invalid[key] += 1
 
-    if not memoize:
+    if memo is None:
 
         def put(
             out: dict[str, object], value: object, invalid: collections.Counter[str] | None
@@ -196,7 +226,6 @@ def _make_put(key: str, normalizer: Normalizer, memoize: bool) -> Put:
 
         return put
 
-    memo: dict[str, str] = {}
     memo_get = memo.get
 
     def memo_put(

@@ -44,6 +44,7 @@ __all__ = [
     "event_time",
     "flag",
     "prune",
+    "section_conversion",
 ]
 
 Coerce = Callable[[Any], Any]
@@ -110,6 +111,12 @@ SECTION_COERCIONS: Final[dict[str, dict[str, tuple[Coerce, type]]]] = {
         "application_tracking_enabled": (flag, type(None)),
     },
 }
+
+
+def section_conversion(section: str, key: str) -> tuple[Coerce, type]:
+    """(conversion, type it leaves as is) of ``section.key`` in ``SECTION_COERCIONS``, for
+    generated modules that convert their sections themselves (KeyError if there is none)."""
+    return SECTION_COERCIONS[section][key]
 
 
 def prune(value: Any) -> Any:

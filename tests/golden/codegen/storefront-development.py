@@ -22,6 +22,9 @@ from capic.runtime.payload import SendSpec as _SendSpec
 from capic.runtime.paths import get1 as _p_get1, get2 as _p_get2, get3 as _p_get3, get_path as _p_get_path, obj as _p_obj
 from capic.runtime.stdlib import div as _f_div, gt as _f_gt, iter_list as _f_iter_list, len_ as _f_len_, ne as _f_ne, number as _f_number, parse_time as _f_parse_time, round_ as _f_round_, starts_with as _f_starts_with, sum_ as _f_sum_, trim as _f_trim, upper as _f_upper
 from capic.runtime.payload import put_pruned as _put_pruned
+from capic.runtime.payload import section_conversion as _section_conversion
+from capic.runtime.hashing import WHITESPACE as _WS
+from capic.runtime.hashing import sha256 as _sha
 
 __all__ = ["DEFAULT_CONTEXT", "ENVIRONMENT", "PIXELS", "RULES", "SETTINGS", "SOURCES", "process"]
 
@@ -140,6 +143,21 @@ _H_LN = _sender.hasher('ln')
 _H_PH = _sender.hasher('ph')
 _H_ST = _sender.hasher('st')
 _H_ZP = _sender.hasher('zp')
+_M_COUNTRY = _sender.builder.memo_lookup('country')
+_M_CT = _sender.builder.memo_lookup('ct')
+_M_FN = _sender.builder.memo_lookup('fn')
+_M_GE = _sender.builder.memo_lookup('ge')
+_M_LN = _sender.builder.memo_lookup('ln')
+_M_ST = _sender.builder.memo_lookup('st')
+_N_DB = _sender.builder.normalizer('db')
+_N_EM = _sender.builder.normalizer('em')
+_N_EXTERNAL_ID = _sender.builder.normalizer('external_id')
+_N_PH = _sender.builder.normalizer('ph')
+_N_ZP = _sender.builder.normalizer('zp')
+_C_CUSTOM_DATA_CURRENCY, _T_CUSTOM_DATA_CURRENCY = _section_conversion('custom_data', 'currency')
+_C_CUSTOM_DATA_NUM_ITEMS, _T_CUSTOM_DATA_NUM_ITEMS = _section_conversion('custom_data', 'num_items')
+_C_CUSTOM_DATA_PREDICTED_LTV, _T_CUSTOM_DATA_PREDICTED_LTV = _section_conversion('custom_data', 'predicted_ltv')
+_C_CUSTOM_DATA_VALUE, _T_CUSTOM_DATA_VALUE = _section_conversion('custom_data', 'value')
 _RULE_0 = 'MetaConversion_PageView'
 _RULE_1 = 'MetaConversion_ViewContent'
 _RULE_2 = 'MetaConversion_Search'
@@ -170,8 +188,7 @@ _SEND_1_0 = _SendSpec(
     pixel='shop',
     event_name='ViewContent',
     keys=('event_id', 'event_time', 'event_source_url'),
-    sections=('custom_data',),
-    clean=('custom_data',),
+    sections=(),
     action_source='website',
 )
 _SEND_2_0 = _SendSpec(
@@ -179,8 +196,7 @@ _SEND_2_0 = _SendSpec(
     pixel='shop',
     event_name='Search',
     keys=('event_id', 'event_time', 'event_source_url'),
-    sections=('custom_data',),
-    clean=('custom_data',),
+    sections=(),
     action_source='website',
 )
 _SEND_3_0 = _SendSpec(
@@ -188,8 +204,7 @@ _SEND_3_0 = _SendSpec(
     pixel='shop',
     event_name='AddToCart',
     keys=('event_id', 'event_time', 'event_source_url'),
-    sections=('custom_data',),
-    clean=('custom_data',),
+    sections=(),
     action_source='website',
 )
 _SEND_4_0 = _SendSpec(
@@ -197,8 +212,7 @@ _SEND_4_0 = _SendSpec(
     pixel='shop',
     event_name='InitiateCheckout',
     keys=('event_id', 'event_time', 'event_source_url'),
-    sections=('custom_data',),
-    clean=('custom_data',),
+    sections=(),
     action_source='website',
 )
 _SEND_5_0 = _SendSpec(
@@ -206,8 +220,7 @@ _SEND_5_0 = _SendSpec(
     pixel='shop',
     event_name='AddPaymentInfo',
     keys=('event_id', 'event_time', 'event_source_url'),
-    sections=('custom_data',),
-    clean=('custom_data',),
+    sections=(),
     action_source='website',
 )
 _SEND_6_0 = _SendSpec(
@@ -215,8 +228,7 @@ _SEND_6_0 = _SendSpec(
     pixel='shop',
     event_name='Lead',
     keys=('event_id', 'event_time', 'event_source_url'),
-    sections=('custom_data',),
-    clean=('custom_data',),
+    sections=(),
     action_source='website',
 )
 _SEND_7_0 = _SendSpec(
@@ -224,8 +236,7 @@ _SEND_7_0 = _SendSpec(
     pixel='shop',
     event_name='CompleteRegistration',
     keys=('event_id', 'event_time', 'event_source_url'),
-    sections=('custom_data',),
-    clean=('custom_data',),
+    sections=(),
     action_source='website',
 )
 _SEND_8_0 = _SendSpec(
@@ -233,8 +244,7 @@ _SEND_8_0 = _SendSpec(
     pixel='shop',
     event_name='Subscribe',
     keys=('event_id', 'event_time', 'event_source_url'),
-    sections=('custom_data',),
-    clean=('custom_data',),
+    sections=(),
     action_source='website',
 )
 _SEND_9_0 = _SendSpec(
@@ -242,8 +252,7 @@ _SEND_9_0 = _SendSpec(
     pixel='shop',
     event_name='Purchase',
     keys=('event_id', 'event_time', 'event_source_url', 'referrer_url'),
-    sections=('custom_data',),
-    clean=('custom_data',),
+    sections=(),
     action_source='website',
 )
 
@@ -389,9 +398,27 @@ def _rule_0_metaconversion_pageview(s, out):
     if _begin(s, _SEND_0_0, ev):
         inv = s.stats.invalid_values
         ud = {}
-        _H_EM(ud, e_email, inv)
-        _H_PH(ud, e_phone, inv)
-        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if type(x := e_email) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EM(t)) is not None:
+                ud['em'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['em'] += 1
+        else:
+            _H_EM(ud, x, inv)
+        if type(x := e_phone) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_PH(t)) is not None:
+                ud['ph'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['ph'] += 1
+        else:
+            _H_PH(ud, x, inv)
+        if type(x := e_shopper_id) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EXTERNAL_ID(t)) is not None:
+                ud['external_id'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['external_id'] += 1
+        else:
+            _H_EXTERNAL_ID(ud, x, inv)
         if (x := o_request.get('ip')) is not None:
             ud['client_ip_address'] = x
         if (x := o_request_headers.get('user-agent')) is not None:
@@ -484,10 +511,42 @@ def _rule_1_metaconversion_viewcontent(s, out):
     }
     if _begin(s, _SEND_1_0, ev):
         inv = s.stats.invalid_values
+        if (x := sec_0.get('value')) is not None and type(x) is not _T_CUSTOM_DATA_VALUE:
+            if (c := _C_CUSTOM_DATA_VALUE(x)) is None:
+                del sec_0['value']
+                inv['custom_data.value'] += 1
+            else:
+                sec_0['value'] = c
+        if (x := sec_0.get('currency')) is not None and type(x) is not _T_CUSTOM_DATA_CURRENCY:
+            if (c := _C_CUSTOM_DATA_CURRENCY(x)) is None:
+                del sec_0['currency']
+                inv['custom_data.currency'] += 1
+            else:
+                sec_0['currency'] = c
+        if not sec_0:
+            del ev['custom_data']
         ud = {}
-        _H_EM(ud, e_email, inv)
-        _H_PH(ud, e_phone, inv)
-        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if type(x := e_email) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EM(t)) is not None:
+                ud['em'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['em'] += 1
+        else:
+            _H_EM(ud, x, inv)
+        if type(x := e_phone) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_PH(t)) is not None:
+                ud['ph'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['ph'] += 1
+        else:
+            _H_PH(ud, x, inv)
+        if type(x := e_shopper_id) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EXTERNAL_ID(t)) is not None:
+                ud['external_id'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['external_id'] += 1
+        else:
+            _H_EXTERNAL_ID(ud, x, inv)
         if (x := o_request.get('ip')) is not None:
             ud['client_ip_address'] = x
         if (x := o_request_headers.get('user-agent')) is not None:
@@ -557,9 +616,23 @@ def _rule_2_metaconversion_search(s, out):
     }
     if _begin(s, _SEND_2_0, ev):
         inv = s.stats.invalid_values
+        if not sec_0:
+            del ev['custom_data']
         ud = {}
-        _H_EM(ud, e_email, inv)
-        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if type(x := e_email) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EM(t)) is not None:
+                ud['em'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['em'] += 1
+        else:
+            _H_EM(ud, x, inv)
+        if type(x := e_shopper_id) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EXTERNAL_ID(t)) is not None:
+                ud['external_id'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['external_id'] += 1
+        else:
+            _H_EXTERNAL_ID(ud, x, inv)
         if (x := o_request.get('ip')) is not None:
             ud['client_ip_address'] = x
         if (x := o_request_headers.get('user-agent')) is not None:
@@ -641,10 +714,42 @@ def _rule_3_metaconversion_addtocart(s, out):
     }
     if _begin(s, _SEND_3_0, ev):
         inv = s.stats.invalid_values
+        if (x := sec_0.get('value')) is not None and type(x) is not _T_CUSTOM_DATA_VALUE:
+            if (c := _C_CUSTOM_DATA_VALUE(x)) is None:
+                del sec_0['value']
+                inv['custom_data.value'] += 1
+            else:
+                sec_0['value'] = c
+        if (x := sec_0.get('currency')) is not None and type(x) is not _T_CUSTOM_DATA_CURRENCY:
+            if (c := _C_CUSTOM_DATA_CURRENCY(x)) is None:
+                del sec_0['currency']
+                inv['custom_data.currency'] += 1
+            else:
+                sec_0['currency'] = c
+        if not sec_0:
+            del ev['custom_data']
         ud = {}
-        _H_EM(ud, e_email, inv)
-        _H_PH(ud, e_phone, inv)
-        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if type(x := e_email) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EM(t)) is not None:
+                ud['em'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['em'] += 1
+        else:
+            _H_EM(ud, x, inv)
+        if type(x := e_phone) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_PH(t)) is not None:
+                ud['ph'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['ph'] += 1
+        else:
+            _H_PH(ud, x, inv)
+        if type(x := e_shopper_id) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EXTERNAL_ID(t)) is not None:
+                ud['external_id'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['external_id'] += 1
+        else:
+            _H_EXTERNAL_ID(ud, x, inv)
         if (x := o_request.get('ip')) is not None:
             ud['client_ip_address'] = x
         if (x := o_request_headers.get('user-agent')) is not None:
@@ -734,12 +839,56 @@ def _rule_4_metaconversion_initiatecheckout(s, out):
     }
     if _begin(s, _SEND_4_0, ev):
         inv = s.stats.invalid_values
+        if (x := sec_0.get('value')) is not None and type(x) is not _T_CUSTOM_DATA_VALUE:
+            if (c := _C_CUSTOM_DATA_VALUE(x)) is None:
+                del sec_0['value']
+                inv['custom_data.value'] += 1
+            else:
+                sec_0['value'] = c
+        if (x := sec_0.get('currency')) is not None and type(x) is not _T_CUSTOM_DATA_CURRENCY:
+            if (c := _C_CUSTOM_DATA_CURRENCY(x)) is None:
+                del sec_0['currency']
+                inv['custom_data.currency'] += 1
+            else:
+                sec_0['currency'] = c
+        if (x := sec_0.get('num_items')) is not None and type(x) is not _T_CUSTOM_DATA_NUM_ITEMS:
+            if (c := _C_CUSTOM_DATA_NUM_ITEMS(x)) is None:
+                del sec_0['num_items']
+                inv['custom_data.num_items'] += 1
+            else:
+                sec_0['num_items'] = c
+        if not sec_0:
+            del ev['custom_data']
         ud = {}
-        _H_EM(ud, e_email, inv)
-        _H_PH(ud, e_phone, inv)
-        _H_FN(ud, o_event_data_customer.get('firstName'), inv)
-        _H_LN(ud, o_event_data_customer.get('lastName'), inv)
-        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if type(x := e_email) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EM(t)) is not None:
+                ud['em'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['em'] += 1
+        else:
+            _H_EM(ud, x, inv)
+        if type(x := e_phone) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_PH(t)) is not None:
+                ud['ph'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['ph'] += 1
+        else:
+            _H_PH(ud, x, inv)
+        if type(x := o_event_data_customer.get('firstName')) is str and (d := _M_FN(x)):
+            ud['fn'] = d
+        else:
+            _H_FN(ud, x, inv)
+        if type(x := o_event_data_customer.get('lastName')) is str and (d := _M_LN(x)):
+            ud['ln'] = d
+        else:
+            _H_LN(ud, x, inv)
+        if type(x := e_shopper_id) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EXTERNAL_ID(t)) is not None:
+                ud['external_id'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['external_id'] += 1
+        else:
+            _H_EXTERNAL_ID(ud, x, inv)
         if (x := o_request.get('ip')) is not None:
             ud['client_ip_address'] = x
         if (x := o_request_headers.get('user-agent')) is not None:
@@ -821,12 +970,50 @@ def _rule_5_metaconversion_addpaymentinfo(s, out):
     }
     if _begin(s, _SEND_5_0, ev):
         inv = s.stats.invalid_values
+        if (x := sec_0.get('value')) is not None and type(x) is not _T_CUSTOM_DATA_VALUE:
+            if (c := _C_CUSTOM_DATA_VALUE(x)) is None:
+                del sec_0['value']
+                inv['custom_data.value'] += 1
+            else:
+                sec_0['value'] = c
+        if (x := sec_0.get('currency')) is not None and type(x) is not _T_CUSTOM_DATA_CURRENCY:
+            if (c := _C_CUSTOM_DATA_CURRENCY(x)) is None:
+                del sec_0['currency']
+                inv['custom_data.currency'] += 1
+            else:
+                sec_0['currency'] = c
+        if not sec_0:
+            del ev['custom_data']
         ud = {}
-        _H_EM(ud, e_email, inv)
-        _H_PH(ud, e_phone, inv)
-        _H_FN(ud, o_event_data_customer.get('firstName'), inv)
-        _H_LN(ud, o_event_data_customer.get('lastName'), inv)
-        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if type(x := e_email) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EM(t)) is not None:
+                ud['em'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['em'] += 1
+        else:
+            _H_EM(ud, x, inv)
+        if type(x := e_phone) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_PH(t)) is not None:
+                ud['ph'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['ph'] += 1
+        else:
+            _H_PH(ud, x, inv)
+        if type(x := o_event_data_customer.get('firstName')) is str and (d := _M_FN(x)):
+            ud['fn'] = d
+        else:
+            _H_FN(ud, x, inv)
+        if type(x := o_event_data_customer.get('lastName')) is str and (d := _M_LN(x)):
+            ud['ln'] = d
+        else:
+            _H_LN(ud, x, inv)
+        if type(x := e_shopper_id) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EXTERNAL_ID(t)) is not None:
+                ud['external_id'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['external_id'] += 1
+        else:
+            _H_EXTERNAL_ID(ud, x, inv)
         if (x := o_request.get('ip')) is not None:
             ud['client_ip_address'] = x
         if (x := o_request_headers.get('user-agent')) is not None:
@@ -891,12 +1078,50 @@ def _rule_6_metaconversion_lead(s, out):
     }
     if _begin(s, _SEND_6_0, ev):
         inv = s.stats.invalid_values
+        if (x := sec_0.get('value')) is not None and type(x) is not _T_CUSTOM_DATA_VALUE:
+            if (c := _C_CUSTOM_DATA_VALUE(x)) is None:
+                del sec_0['value']
+                inv['custom_data.value'] += 1
+            else:
+                sec_0['value'] = c
+        if (x := sec_0.get('currency')) is not None and type(x) is not _T_CUSTOM_DATA_CURRENCY:
+            if (c := _C_CUSTOM_DATA_CURRENCY(x)) is None:
+                del sec_0['currency']
+                inv['custom_data.currency'] += 1
+            else:
+                sec_0['currency'] = c
+        if not sec_0:
+            del ev['custom_data']
         ud = {}
-        _H_EM(ud, e_email, inv)
-        _H_PH(ud, e_phone, inv)
-        _H_FN(ud, o_event_data_customer.get('firstName'), inv)
-        _H_LN(ud, o_event_data_customer.get('lastName'), inv)
-        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if type(x := e_email) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EM(t)) is not None:
+                ud['em'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['em'] += 1
+        else:
+            _H_EM(ud, x, inv)
+        if type(x := e_phone) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_PH(t)) is not None:
+                ud['ph'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['ph'] += 1
+        else:
+            _H_PH(ud, x, inv)
+        if type(x := o_event_data_customer.get('firstName')) is str and (d := _M_FN(x)):
+            ud['fn'] = d
+        else:
+            _H_FN(ud, x, inv)
+        if type(x := o_event_data_customer.get('lastName')) is str and (d := _M_LN(x)):
+            ud['ln'] = d
+        else:
+            _H_LN(ud, x, inv)
+        if type(x := e_shopper_id) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EXTERNAL_ID(t)) is not None:
+                ud['external_id'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['external_id'] += 1
+        else:
+            _H_EXTERNAL_ID(ud, x, inv)
         if (x := o_request.get('ip')) is not None:
             ud['client_ip_address'] = x
         if (x := o_request_headers.get('user-agent')) is not None:
@@ -959,18 +1184,80 @@ def _rule_7_metaconversion_completeregistration(s, out):
     }
     if _begin(s, _SEND_7_0, ev):
         inv = s.stats.invalid_values
+        if (x := sec_0.get('value')) is not None and type(x) is not _T_CUSTOM_DATA_VALUE:
+            if (c := _C_CUSTOM_DATA_VALUE(x)) is None:
+                del sec_0['value']
+                inv['custom_data.value'] += 1
+            else:
+                sec_0['value'] = c
+        if (x := sec_0.get('currency')) is not None and type(x) is not _T_CUSTOM_DATA_CURRENCY:
+            if (c := _C_CUSTOM_DATA_CURRENCY(x)) is None:
+                del sec_0['currency']
+                inv['custom_data.currency'] += 1
+            else:
+                sec_0['currency'] = c
+        if not sec_0:
+            del ev['custom_data']
         ud = {}
-        _H_EM(ud, e_email, inv)
-        _H_PH(ud, e_phone, inv)
-        _H_FN(ud, o_event_data_customer.get('firstName'), inv)
-        _H_LN(ud, o_event_data_customer.get('lastName'), inv)
-        _H_DB(ud, o_event_data_customer.get('birthDate'), inv)
-        _H_GE(ud, o_event_data_customer.get('gender'), inv)
-        _H_CT(ud, o_event_data_customer.get('city'), inv)
-        _H_ST(ud, o_event_data_customer.get('state'), inv)
-        _H_ZP(ud, o_event_data_customer.get('postalCode'), inv)
-        _H_COUNTRY(ud, e_country, inv)
-        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if type(x := e_email) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EM(t)) is not None:
+                ud['em'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['em'] += 1
+        else:
+            _H_EM(ud, x, inv)
+        if type(x := e_phone) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_PH(t)) is not None:
+                ud['ph'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['ph'] += 1
+        else:
+            _H_PH(ud, x, inv)
+        if type(x := o_event_data_customer.get('firstName')) is str and (d := _M_FN(x)):
+            ud['fn'] = d
+        else:
+            _H_FN(ud, x, inv)
+        if type(x := o_event_data_customer.get('lastName')) is str and (d := _M_LN(x)):
+            ud['ln'] = d
+        else:
+            _H_LN(ud, x, inv)
+        if type(x := o_event_data_customer.get('birthDate')) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_DB(t)) is not None:
+                ud['db'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['db'] += 1
+        else:
+            _H_DB(ud, x, inv)
+        if type(x := o_event_data_customer.get('gender')) is str and (d := _M_GE(x)):
+            ud['ge'] = d
+        else:
+            _H_GE(ud, x, inv)
+        if type(x := o_event_data_customer.get('city')) is str and (d := _M_CT(x)):
+            ud['ct'] = d
+        else:
+            _H_CT(ud, x, inv)
+        if type(x := o_event_data_customer.get('state')) is str and (d := _M_ST(x)):
+            ud['st'] = d
+        else:
+            _H_ST(ud, x, inv)
+        if type(x := o_event_data_customer.get('postalCode')) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_ZP(t)) is not None:
+                ud['zp'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['zp'] += 1
+        else:
+            _H_ZP(ud, x, inv)
+        if type(x := e_country) is str and (d := _M_COUNTRY(x)):
+            ud['country'] = d
+        else:
+            _H_COUNTRY(ud, x, inv)
+        if type(x := e_shopper_id) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EXTERNAL_ID(t)) is not None:
+                ud['external_id'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['external_id'] += 1
+        else:
+            _H_EXTERNAL_ID(ud, x, inv)
         if (x := o_request.get('ip')) is not None:
             ud['client_ip_address'] = x
         if (x := o_request_headers.get('user-agent')) is not None:
@@ -1035,9 +1322,41 @@ def _rule_8_metaconversion_subscribe(s, out):
     }
     if _begin(s, _SEND_8_0, ev):
         inv = s.stats.invalid_values
+        if (x := sec_0.get('value')) is not None and type(x) is not _T_CUSTOM_DATA_VALUE:
+            if (c := _C_CUSTOM_DATA_VALUE(x)) is None:
+                del sec_0['value']
+                inv['custom_data.value'] += 1
+            else:
+                sec_0['value'] = c
+        if (x := sec_0.get('predicted_ltv')) is not None and type(x) is not _T_CUSTOM_DATA_PREDICTED_LTV:
+            if (c := _C_CUSTOM_DATA_PREDICTED_LTV(x)) is None:
+                del sec_0['predicted_ltv']
+                inv['custom_data.predicted_ltv'] += 1
+            else:
+                sec_0['predicted_ltv'] = c
+        if (x := sec_0.get('currency')) is not None and type(x) is not _T_CUSTOM_DATA_CURRENCY:
+            if (c := _C_CUSTOM_DATA_CURRENCY(x)) is None:
+                del sec_0['currency']
+                inv['custom_data.currency'] += 1
+            else:
+                sec_0['currency'] = c
+        if not sec_0:
+            del ev['custom_data']
         ud = {}
-        _H_EM(ud, e_email, inv)
-        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if type(x := e_email) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EM(t)) is not None:
+                ud['em'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['em'] += 1
+        else:
+            _H_EM(ud, x, inv)
+        if type(x := e_shopper_id) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EXTERNAL_ID(t)) is not None:
+                ud['external_id'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['external_id'] += 1
+        else:
+            _H_EXTERNAL_ID(ud, x, inv)
         if (x := o_request.get('ip')) is not None:
             ud['client_ip_address'] = x
         if (x := o_request_headers.get('user-agent')) is not None:
@@ -1143,18 +1462,86 @@ def _rule_9_metaconversion_purchase(s, out):
     }
     if _begin(s, _SEND_9_0, ev):
         inv = s.stats.invalid_values
+        if (x := sec_0.get('value')) is not None and type(x) is not _T_CUSTOM_DATA_VALUE:
+            if (c := _C_CUSTOM_DATA_VALUE(x)) is None:
+                del sec_0['value']
+                inv['custom_data.value'] += 1
+            else:
+                sec_0['value'] = c
+        if (x := sec_0.get('currency')) is not None and type(x) is not _T_CUSTOM_DATA_CURRENCY:
+            if (c := _C_CUSTOM_DATA_CURRENCY(x)) is None:
+                del sec_0['currency']
+                inv['custom_data.currency'] += 1
+            else:
+                sec_0['currency'] = c
+        if (x := sec_0.get('num_items')) is not None and type(x) is not _T_CUSTOM_DATA_NUM_ITEMS:
+            if (c := _C_CUSTOM_DATA_NUM_ITEMS(x)) is None:
+                del sec_0['num_items']
+                inv['custom_data.num_items'] += 1
+            else:
+                sec_0['num_items'] = c
+        if not sec_0:
+            del ev['custom_data']
         ud = {}
-        _H_EM(ud, e_email, inv)
-        _H_PH(ud, e_phone, inv)
-        _H_FN(ud, o_event_data_customer.get('firstName'), inv)
-        _H_LN(ud, o_event_data_customer.get('lastName'), inv)
-        _H_DB(ud, o_event_data_customer.get('birthDate'), inv)
-        _H_GE(ud, o_event_data_customer.get('gender'), inv)
-        _H_CT(ud, o_event_data_customer.get('city'), inv)
-        _H_ST(ud, o_event_data_customer.get('state'), inv)
-        _H_ZP(ud, o_event_data_customer.get('postalCode'), inv)
-        _H_COUNTRY(ud, e_country, inv)
-        _H_EXTERNAL_ID(ud, e_shopper_id, inv)
+        if type(x := e_email) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EM(t)) is not None:
+                ud['em'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['em'] += 1
+        else:
+            _H_EM(ud, x, inv)
+        if type(x := e_phone) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_PH(t)) is not None:
+                ud['ph'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['ph'] += 1
+        else:
+            _H_PH(ud, x, inv)
+        if type(x := o_event_data_customer.get('firstName')) is str and (d := _M_FN(x)):
+            ud['fn'] = d
+        else:
+            _H_FN(ud, x, inv)
+        if type(x := o_event_data_customer.get('lastName')) is str and (d := _M_LN(x)):
+            ud['ln'] = d
+        else:
+            _H_LN(ud, x, inv)
+        if type(x := o_event_data_customer.get('birthDate')) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_DB(t)) is not None:
+                ud['db'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['db'] += 1
+        else:
+            _H_DB(ud, x, inv)
+        if type(x := o_event_data_customer.get('gender')) is str and (d := _M_GE(x)):
+            ud['ge'] = d
+        else:
+            _H_GE(ud, x, inv)
+        if type(x := o_event_data_customer.get('city')) is str and (d := _M_CT(x)):
+            ud['ct'] = d
+        else:
+            _H_CT(ud, x, inv)
+        if type(x := o_event_data_customer.get('state')) is str and (d := _M_ST(x)):
+            ud['st'] = d
+        else:
+            _H_ST(ud, x, inv)
+        if type(x := o_event_data_customer.get('postalCode')) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_ZP(t)) is not None:
+                ud['zp'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['zp'] += 1
+        else:
+            _H_ZP(ud, x, inv)
+        if type(x := e_country) is str and (d := _M_COUNTRY(x)):
+            ud['country'] = d
+        else:
+            _H_COUNTRY(ud, x, inv)
+        if type(x := e_shopper_id) is str and (t := x.strip(_WS)) and len(t) != 64:
+            if (n := _N_EXTERNAL_ID(t)) is not None:
+                ud['external_id'] = _sha(n.encode()).hexdigest()
+            else:
+                inv['external_id'] += 1
+        else:
+            _H_EXTERNAL_ID(ud, x, inv)
         if (x := o_request.get('ip')) is not None:
             ud['client_ip_address'] = x
         if (x := o_request_headers.get('user-agent')) is not None:

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from capic.diagnostics import Span
 from capic.model import ir
 from capic.model.stdlib import FUNCTIONS
 from capic.model.types import infer_type
+from capic.runtime import stdlib as runtime_stdlib
 
 
 class _Unknown:
@@ -92,131 +91,30 @@ def _num(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _equal(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) != isinstance(b, bool):
-        return False
-    return bool(a == b)
-
-
-def _fold_number(text: Any) -> Any:
-    if _num(text):
-        return text
-    if isinstance(text, str):
-        try:
-            value = float(text.strip())
-        except ValueError:
-            return None
-        if math.isfinite(value):
-            return int(value) if value.is_integer() and "." not in text else value
-    return None
-
-
-def _string(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, int | float | str):
-        return str(value)
-    return UNKNOWN
-
-
-def _str_args(args: list[Any], fn: Callable[..., Any]) -> Any:
-    if any(a is None for a in args):
-        return None
-    if all(isinstance(a, str) for a in args):
-        return fn(*args)
-    return UNKNOWN
+def _runtime(name: str) -> Callable[..., Any]:
+    """The run-time implementation of a function or operator: folding at lint time calls the
+    very code the generated module calls, so a folded value never disagrees with a run."""
+    fn: Callable[..., Any] = getattr(runtime_stdlib, name)
+    return fn
 
 
 #: Functions whose result is (a case or whitespace variant of) one of their arguments.
 _TRANSPARENT = frozenset({"coalesce", "first", "lower", "upper", "trim"})
 
-#: Pure functions folded at lint time (the others stay UNKNOWN even with constant arguments).
-_FOLDERS: dict[str, Callable[[list[Any]], Any]] = {
-    "lower": lambda a: _str_args(a, str.lower),
-    "upper": lambda a: _str_args(a, str.upper),
-    "trim": lambda a: _str_args(a, str.strip),
-    "string": lambda a: _string(a[0]),
-    "number": lambda a: _fold_number(a[0]),
-    "concat": lambda a: (
-        "".join(s for s in (_string(v) for v in a) if isinstance(s, str))
-        if all(_string(v) is not UNKNOWN for v in a)
-        else UNKNOWN
-    ),
-    "exists": lambda a: a[0] is not None,
-    "len": lambda a: (
-        0 if a[0] is None else (len(a[0]) if isinstance(a[0], str | list) else UNKNOWN)
-    ),
-    "coalesce": lambda a: next((v for v in a if v is not None and v != ""), None),
-    "first": lambda a: (a[0][0] if a[0] else None) if isinstance(a[0], list) else UNKNOWN,
-    "replace": lambda a: _str_args(a, lambda s, old, new: s.replace(old, new)),
-    "split": lambda a: _str_args(a, lambda s, sep: s.split(sep) if sep else UNKNOWN),
-    "sha256": lambda a: _str_args(a, lambda s: hashlib.sha256(s.encode("utf-8")).hexdigest()),
+#: Pure functions folded at lint time when every argument is a constant.
+_FOLDERS: dict[str, Callable[..., Any]] = {
+    name: _runtime(impl)
+    for name, impl in runtime_stdlib.IMPLEMENTATIONS.items()
+    if name in FUNCTIONS and FUNCTIONS[name].pure
+}
+#: Binary operators folded when both operands are constants (and/or/?? are three-valued
+#: and handled by the analyzer itself).
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    op: _runtime(impl) for op, impl in runtime_stdlib.OPERATORS.items()
 }
 
 
-def _compare(op: str, left: Any, right: Any) -> Any:
-    if left is None or right is None:
-        return False
-    if (_num(left) and _num(right)) or (isinstance(left, str) and isinstance(right, str)):
-        return {
-            "<": left < right,
-            "<=": left <= right,
-            ">": left > right,
-            ">=": left >= right,
-        }[op]
-    return UNKNOWN
-
-
-def _strings(op: str, left: Any, right: Any) -> Any:
-    if left is None or right is None:
-        return False
-    if op == "contains" and isinstance(left, list):
-        return any(_equal(item, right) for item in left)
-    if not (isinstance(left, str) and isinstance(right, str)):
-        return UNKNOWN
-    if op.startswith("i"):
-        left, right, op = left.lower(), right.lower(), op[1:]
-    if op == "equals":
-        return left == right
-    if op == "contains":
-        return right in left
-    if op == "starts_with":
-        return left.startswith(right)
-    return left.endswith(right)
-
-
-def _membership(left: Any, right: Any) -> Any:
-    if right is None:
-        return False
-    if isinstance(right, list):
-        return any(_equal(item, left) for item in right)
-    if isinstance(right, str) and isinstance(left, str):
-        return left in right
-    if isinstance(right, dict) and isinstance(left, str):
-        return left in right
-    return UNKNOWN
-
-
-def _arith(op: str, left: Any, right: Any) -> Any:
-    if not (_num(left) and _num(right)):
-        return UNKNOWN
-    if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    return left / right if right else UNKNOWN
-
-
 _REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
-_STRING_OPS = frozenset(
-    {"contains", "starts_with", "ends_with", "iequals", "icontains", "istarts_with", "iends_with"}
-)
 
 
 class Analyzer:
@@ -301,7 +199,7 @@ class Analyzer:
             if expr.op == "not":
                 truth = _truth(operand)
                 return UNKNOWN if truth is UNKNOWN else not truth
-            return -operand if _num(operand) else UNKNOWN
+            return runtime_stdlib.neg(operand)
         if isinstance(expr, ir.Match):
             operand = self.fold(expr.operand)
             if operand is None:
@@ -312,7 +210,7 @@ class Analyzer:
             for ch in expr.flags:
                 flags |= _REGEX_FLAGS.get(ch, 0)
             try:
-                return re.search(expr.pattern, operand, flags) is not None
+                return runtime_stdlib.matches(re.compile(expr.pattern, flags), operand)
             except re.error:
                 return UNKNOWN
         if isinstance(expr, ir.Call):
@@ -324,8 +222,8 @@ class Analyzer:
             if any(a is UNKNOWN for a in args) or not args:
                 return UNKNOWN
             try:
-                return folder(args)
-            except (TypeError, ValueError, IndexError):
+                return folder(*args)
+            except (TypeError, ValueError, IndexError, OverflowError):
                 return UNKNOWN
         if isinstance(expr, ir.Path):
             base = self.fold(expr.base)
@@ -371,20 +269,13 @@ class Analyzer:
         right = self.fold(expr.right)
         if left is UNKNOWN or right is UNKNOWN:
             return UNKNOWN
-        if op == "==":
-            return _equal(left, right)
-        if op == "!=":
-            return not _equal(left, right)
-        if op in {"<", "<=", ">", ">="}:
-            return _compare(op, left, right)
-        if op in {"in", "not_in"}:
-            member = _membership(left, right)
-            return member if member is UNKNOWN or op == "in" else not member
-        if op in _STRING_OPS:
-            return _strings(op, left, right)
-        if op in {"+", "-", "*", "/"}:
-            return _arith(op, left, right)
-        return UNKNOWN
+        operator = _OPERATORS.get(op)
+        if operator is None:
+            return UNKNOWN
+        try:
+            return operator(left, right)
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return UNKNOWN
 
     def element_refs(self, expr: ir.Expr) -> frozenset[str]:
         """Names of the elements ``expr`` refers to directly (not through other elements)."""

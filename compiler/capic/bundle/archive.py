@@ -117,8 +117,12 @@ def unpack(source: str | Path | bytes) -> dict[str, bytes]:
         raise ArchiveError("no such file") from None
     except IsADirectoryError:
         raise ArchiveError("a directory, not a bundle file") from None
+    except tarfile.ReadError:
+        # tarfile lists every compression it tried, one per line; one line says it all.
+        raise ArchiveError("not a bundle: not a (compressed) tar archive") from None
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise ArchiveError(f"not a readable tar archive: {exc}") from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ArchiveError(f"not a readable tar archive: {first}") from None
 
 
 def _read_members(tar: tarfile.TarFile) -> dict[str, bytes]:

@@ -282,14 +282,6 @@ def _collect(
 # ----------------------------------------------------------------------------- whole runs
 
 
-def _config_c001_is_lint(d: Diagnostic, config_path: str | None) -> bool:
-    """The loader validates capic.toml's [lint] table too (C001); the linter reports those
-    problems itself, with suggestions (C101/C102)."""
-    if d.code != "C001" or config_path is None:
-        return False
-    return d.message.startswith((f"{config_path}: lint.", f"{config_path}: lint:"))
-
-
 def _filter(
     result: LoadResult,
     settings: LintSettings,
@@ -311,7 +303,7 @@ def _one(
     from capic.lint import suppress
 
     settings, config_diags, _ = load_settings(result.root, overrides)
-    frontend = [d for d in result.diagnostics if not _config_c001_is_lint(d, result.config.path)]
+    frontend = list(result.diagnostics)
     diagnostics: list[Diagnostic] = [*frontend, *config_diags]
     project = result.project
     if project is None:

@@ -214,7 +214,18 @@ def load_config(root: Path, config_path: Path | None) -> tuple[ir.ProjectConfig,
 
 
 def _validate_config(data: dict[str, Any], text: str, rel: str) -> list[Diagnostic]:
+    """Validate capic.toml except its [lint] table, which the linter validates itself (with
+    suggestions, as C101/C102): reporting it here too would say everything twice."""
     from capic.resources import load_schema
+
+    if "lint" in data:
+        if not isinstance(data["lint"], dict):
+            return [
+                code("C001").diagnostic(
+                    f"{rel}: lint must be a table", _key_span(text, rel, "lint"), "write [lint]"
+                )
+            ]
+        data = {k: v for k, v in data.items() if k != "lint"}
 
     try:
         schema = load_schema("config")

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit clean bench
+.PHONY: demo test lint typecheck unit clean bench system
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
-test: $(STAMP) lint typecheck unit
+test: system $(STAMP) lint typecheck unit
+
+# The real components the tests drive (redis-server, chromium, ...), installed when missing.
+system:
+	bash scripts/setup-system.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check compiler tests benchmarks

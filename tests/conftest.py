@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,3 +52,22 @@ def assert_golden(path: Path, actual: str) -> None:
         return
     expected = path.read_text(encoding="utf-8")
     assert actual == expected, f"output differs from {path} (CAPIC_UPDATE_GOLDEN=1 to accept)"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_tool(name: str, why: str) -> str:
+    """The path of a real component (redis-server, chromium, wrk, an npm tool) a test drives.
+
+    Missing, the test is skipped with the reason on a developer machine, and fails under
+    ``CI=true``: CI installs every component (scripts/setup-system.sh), so absence is a defect.
+    """
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed; {why} (scripts/setup-system.sh installs it)"
+        if in_ci():
+            pytest.fail(f"{message}; CI=true requires it")
+        pytest.skip(message)
+    return path

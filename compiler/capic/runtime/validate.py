@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from capic.meta import catalog
+
 __all__ = [
     "ACTION_SOURCES",
     "MAX_EVENT_AGE",
@@ -31,26 +33,10 @@ MAX_EVENT_AGE: Final = 7 * 24 * 3600
 MAX_FUTURE_SKEW: Final = 60
 MAX_EVENT_NAME: Final = 50
 
-ACTION_SOURCES: Final = frozenset(
-    {
-        "email",
-        "website",
-        "app",
-        "phone_call",
-        "chat",
-        "physical_store",
-        "system_generated",
-        "business_messaging",
-        "other",
-    }
-)
+# Meta's facts come from the JSON Schemas (capic.meta.catalog), like everywhere else in capic.
+ACTION_SOURCES: Final = frozenset(catalog.action_sources())
 #: §3.5: a user_data whose keys are a subset of one of these cannot be matched.
-TOO_BROAD: Final = (
-    frozenset({"ct", "country", "st", "zp", "ge", "client_user_agent"}),
-    frozenset({"db", "client_user_agent"}),
-    frozenset({"fn", "ge"}),
-    frozenset({"ln", "ge"}),
-)
+TOO_BROAD: Final = catalog.too_broad_subsets()
 _BROAD_KEYS: Final = frozenset().union(*TOO_BROAD)
 
 MISSING_EVENT_NAME: Final = "missing event_name"

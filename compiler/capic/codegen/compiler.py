@@ -831,6 +831,12 @@ def _user_lines(fn: _Function, section: ir.Section) -> list[tuple[str, int]] | N
     expressions are built here, before any line is emitted, so that the object bindings they
     need are emitted at the top level of the rule function."""
     lines: list[tuple[str, int]] = []
+    # A phone number is read in the event's own country when it names one: ph's normalizer
+    # and put take the raw country value as their last argument.
+    country = section.entries.get("country")
+    country_arg = ""
+    if isinstance(country, ir.Field) and fn.folder.value(country.value) is not None:
+        country_arg = ", " + fn.expr(country.value).code
     for key, entry in section.entries.items():
         if isinstance(entry, ir.Section):
             return None
@@ -838,6 +844,7 @@ def _user_lines(fn: _Function, section: ir.Section) -> list[tuple[str, int]] | N
         if value is None:
             continue  # null is left out
         code = fn.expr(entry.value).code
+        extra = country_arg if key == "ph" else ""
         if key in HASHED_KEYS and key not in MEMO_KEYS:
             # The put function's common path inline: a stripped, non-blank string that cannot
             # be a digest is normalized and hashed here; every other value goes to the put.
@@ -845,12 +852,12 @@ def _user_lines(fn: _Function, section: ir.Section) -> list[tuple[str, int]] | N
             lines.append(
                 (f"if type(x := {code}) is str and (t := x.strip(_WS)) and len(t) != 64:", 0)
             )
-            lines.append((f"if (n := {fn.module.normalizer(key)}(t)) is not None:", 1))
+            lines.append((f"if (n := {fn.module.normalizer(key)}(t{extra})) is not None:", 1))
             lines.append((f"ud[{k}] = _sha(n.encode()).hexdigest()", 2))
             lines.append(("else:", 1))
             lines.append((f"inv[{k}] += 1", 2))
             lines.append(("else:", 0))
-            lines.append((f"{fn.module.hasher(key)}(ud, x, inv)", 1))
+            lines.append((f"{fn.module.hasher(key)}(ud, x, inv{extra})", 1))
         elif key in HASHED_KEYS:
             # Memoized keys: a digest already in the memo is stored here; every other value
             # (not memoized yet, invalid, not a string) goes to the put function.

@@ -1207,12 +1207,12 @@ def _rule_7_metaconversion_completeregistration(s, out):
         else:
             _H_EM(ud, x, inv)
         if type(x := e_phone) is str and (t := x.strip(_WS)) and len(t) != 64:
-            if (n := _N_PH(t)) is not None:
+            if (n := _N_PH(t, e_country)) is not None:
                 ud['ph'] = _sha(n.encode()).hexdigest()
             else:
                 inv['ph'] += 1
         else:
-            _H_PH(ud, x, inv)
+            _H_PH(ud, x, inv, e_country)
         if type(x := o_event_data_customer.get('firstName')) is str and (d := _M_FN(x)):
             ud['fn'] = d
         else:
@@ -1491,12 +1491,12 @@ def _rule_9_metaconversion_purchase(s, out):
         else:
             _H_EM(ud, x, inv)
         if type(x := e_phone) is str and (t := x.strip(_WS)) and len(t) != 64:
-            if (n := _N_PH(t)) is not None:
+            if (n := _N_PH(t, e_country)) is not None:
                 ud['ph'] = _sha(n.encode()).hexdigest()
             else:
                 inv['ph'] += 1
         else:
-            _H_PH(ud, x, inv)
+            _H_PH(ud, x, inv, e_country)
         if type(x := o_event_data_customer.get('firstName')) is str and (d := _M_FN(x)):
             ud['fn'] = d
         else:

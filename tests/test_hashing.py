@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 from capic.meta import catalog
 from capic.runtime import clickids
-from capic.runtime.hashing import NEVER_HASHED_KEYS, TRIMMED_KEYS, UserDataBuilder, sha256_hex
+from capic.runtime.hashing import (
+    MEMO_KEYS,
+    NEVER_HASHED_KEYS,
+    TRIMMED_KEYS,
+    UserDataBuilder,
+    sha256_hex,
+)
 from capic.runtime.normalize import HASHED_KEYS
 
 EMPTY_DIGEST = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -242,3 +248,31 @@ def test_build_never_raises_and_only_emits_digests(
 @given(st.text(min_size=1))
 def test_hash_is_sha256_of_utf8(text: str) -> None:
     assert sha256_hex(text) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["94103", "94103-1234", " 94103 1234", "941031234", "M1 1AE"]),
+            st.sampled_from(["19700215", "02/15/1970", "1970-02-15", "Mary", "mary ", "CA"]),
+            st.text("0123456789- abAB", max_size=11),
+        ),
+        max_size=30,
+    )
+)
+def test_memos_give_what_a_fresh_builder_gives(values: list[str]) -> None:
+    # Raw-text memos and the normalized-text memo of ZIP codes, filled in any order.
+    builder = UserDataBuilder()
+    for key in sorted(MEMO_KEYS):
+        put = builder.hasher(key)
+        assert put is not None
+        for value in values:
+            out: dict[str, object] = {}
+            invalid: Counter[str] = Counter()
+            put(out, value, invalid)
+            fresh_invalid: Counter[str] = Counter()
+            assert (out, invalid) == (
+                UserDataBuilder().build({key: value}, fresh_invalid),
+                fresh_invalid,
+            ), (key, value)

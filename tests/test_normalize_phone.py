@@ -151,3 +151,30 @@ def test_normalize_equals_the_parser_on_what_it_extracts(
     found = _phone.extract(text)
     expected = None if found is None else _phone.decide_full(*found, in_region)
     assert ph(text, region, country) == expected
+
+
+nanp_numbers = st.builds(
+    lambda plus, trunk, area, exchange, line, sep, paren: (
+        ("+" if plus else "")
+        + (f"1{sep}" if trunk or plus else "")
+        + (f"({area}){sep}" if paren else f"{area}{sep}")
+        + f"{exchange}{sep}{line}"
+    ),
+    st.booleans(),
+    st.booleans(),
+    st.integers(100, 999).map(str),
+    st.integers(100, 999).map(str),
+    st.integers(0, 9999).map(lambda n: f"{n:04d}"),
+    st.sampled_from(["", " ", "-", ".", "/", " - "]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(nanp_numbers, st.sampled_from([None, "US", "CA", "GB", "JM", "FR"]))
+def test_north_american_shapes_equal_the_parser(text: str, region: str | None) -> None:
+    # The normalizer's inline shortcuts for "+1 NXX NXX XXXX" and "NXX NXX XXXX".
+    found = _phone.extract(text)
+    assert found is not None
+    assert ph(text, region) == _phone.decide_full(*found, region)
+    assert ph(text, None, region) == _phone.decide_full(*found, region)  # as the event's

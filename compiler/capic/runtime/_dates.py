@@ -14,7 +14,6 @@ import calendar
 import re
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Final
 
 from capic.runtime._text import ascii_digits, clean_text
@@ -146,7 +145,26 @@ def _norm_dob(dob_order: str, text: str) -> str | None:
 
 def dob_normalizer(dob_order: str) -> Callable[[str], str | None]:
     """The normalizer of ``db`` for ``dob_order`` (of a stripped, non-empty text)."""
-    return partial(_norm_dob, dob_order)
+    month_days = _MONTH_DAYS
+    year_text = _this_year_text
+
+    def norm_dob(text: str) -> str | None:
+        # A valid "YYYYMMDD" (what most systems store) is its own answer: _compact_date's
+        # first test, inline.
+        if len(text) == 8 and text.isdigit() and text.isascii():
+            m, d = text[4:6], text[6:]
+            last = month_days.get(m)
+            if (
+                last is not None
+                and "01" <= d <= last
+                and "1900" <= text[:4] <= year_text[0]
+                and (d != "29" or m != "02")
+            ):
+                return text
+            return _compact_date(dob_order, text)
+        return _norm_dob(dob_order, text)
+
+    return norm_dob
 
 
 def _number(text: str, low: int, high: int, width: int) -> str | None:

@@ -37,7 +37,7 @@ from typing import Any, Final
 
 from capic.runtime._text import INVISIBLE, ascii_digits
 
-__all__ = ["SEPARATORS", "decide", "decide_full", "extract", "supported_region"]
+__all__ = ["NANP_REGIONS", "SEPARATORS", "decide", "decide_full", "extract", "supported_region"]
 
 #: E.164: at most 15 digits with the country code.
 MAX_DIGITS: Final = 15
@@ -293,7 +293,7 @@ def _national_verbatim(region: str, digits: str) -> str | None:
 
 
 #: Regions whose national numbers are NANP numbers checked with the US metadata.
-_NANP_REGIONS: Final = frozenset({"US", "CA"})
+NANP_REGIONS: Final = frozenset({"US", "CA"})
 
 
 def decide(plus: bool, digits: str, region: str | None) -> str | None:
@@ -314,7 +314,7 @@ def decide(plus: bool, digits: str, region: str | None) -> str | None:
         if digits[0] != "0":
             return digits if n <= MAX_DIGITS else None
         return decide_full(plus, digits, region)
-    if region in _NANP_REGIONS:
+    if region in NANP_REGIONS:
         # "NXX NXX XXXX" (after a trunk "1"): a possible, plausible national number.
         if n == 10 and digits[0] in "23456789" and digits[3] in "23456789":
             return "1" + digits

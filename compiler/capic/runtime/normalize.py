@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol
 
 from capic.meta import catalog
 from capic.runtime import _dates, _geo, _phone
@@ -32,6 +32,7 @@ __all__ = [
     "HASHED_KEYS",
     "INVISIBLE",
     "WHITESPACE",
+    "MemoSize",
     "Normalizer",
     "PhoneNormalizer",
     "as_text",
@@ -100,8 +101,12 @@ _EMAIL: Final = re.compile(
 _ANY_WS: Final = re.compile(r"\s")
 # The everyday ASCII shape: every text it matches also matches _EMAIL (its local-part and
 # label characters are a subset of _EMAIL's, its top-level domain is 2+ letters), and it is
-# about twice as fast. Texts it does not match go to _EMAIL.
-_PLAIN_EMAIL: Final = re.compile(r"[a-z0-9_+\-]+(?:\.[a-z0-9_+\-]+)*@(?:[a-z0-9\-]+\.)+[a-z]{2,}")
+# about twice as fast. Texts it does not match go to _EMAIL. The quantifiers are possessive
+# (no backtracking): a label ends with its dot and the top-level domain has none, so giving
+# characters back never makes a match.
+_PLAIN_EMAIL: Final = re.compile(
+    r"[a-z0-9_+\-]++(?:\.[a-z0-9_+\-]++)*+@(?:[a-z0-9\-]++\.)++[a-z]{2,}+"
+)
 
 
 def _norm_email(text: str) -> str | None:
@@ -124,6 +129,9 @@ def _norm_name(text: str) -> str | None:
     if text.isascii():
         if text.isalnum():  # the common case: nothing to remove
             return text.lower()
+        joined = text.replace(" ", "")  # "Jean Luc": spaces only, without the translate map
+        if joined.isalnum():
+            return joined.lower()
         return text.lower().translate(_DELETE_ASCII_NON_ALNUM) or None
     # Letters of every script with their marks, digits and symbols stay; punctuation (also
     # Unicode's: dashes, typographic apostrophes), whitespace and control characters go: the
@@ -147,7 +155,8 @@ def _prefix_of_name(length: int) -> Callable[[str], str | None]:
 
 def _city(text: str) -> str | None:
     if text.isascii():
-        out = text.lower().translate(_DELETE_ASCII_NON_ALNUM)
+        out = text.replace(" ", "")  # "San Francisco": spaces only, without the translate map
+        out = (out if out.isalnum() else out.translate(_DELETE_ASCII_NON_ALNUM)).lower()
     else:
         # The docs allow UTF-8 in cities ("zürich"); the reference drops every non-ASCII letter.
         # Letters with their combining marks (a Devanagari or Thai word without its vowel signs
@@ -196,11 +205,14 @@ _US_ZIP: Final = re.compile(r"([0-9]{5})(?:[-\s]?[0-9]{4})?(?=-|$)")
 
 def _norm_zip(text: str) -> str | None:
     if text.isascii():
-        if text[:5].isdigit():  # the common US shapes, without the regex
-            if len(text) == 5:
-                return text
-            if len(text) == 10 and text[5] == "-" and text[6:].isdigit():
-                return text[:5]
+        # The common US shapes, without the regex: "94103-1234" and "94103".
+        n = len(text)
+        if n == 10 and text[5] == "-":
+            zip5 = text[:5]
+            if zip5.isdigit() and text[6:].isdigit():
+                return zip5
+        elif n == 5 and text.isdigit():
+            return text
     else:
         text = clean_text(text)
     text = text.lower()
@@ -291,21 +303,46 @@ def _phone_normalizer(region: str | None) -> PhoneNormalizer:
     decide = _phone.decide
     extract = _phone.extract
     separators = _phone.SEPARATORS
+    nanp = _phone.NANP_REGIONS
+    # Raw user_data.country text -> its phone region ("" when it names none): the event's
+    # country is looked up once per distinct spelling.
+    regions: dict[str, str] = {}
+    get_region = regions.get
 
     def norm_phone(text: str, country: object = None) -> str | None:
         where = region
         if country is not None:
-            where = _country_region(country) or region
+            if type(country) is str:
+                found = get_region(country)
+                if found is None:
+                    if len(regions) >= _REGIONS_LIMIT:
+                        regions.clear()
+                    found = regions[country] = _country_region(country) or ""
+            else:
+                found = _country_region(country) or ""
+            if found:
+                where = found
         if text.isascii():  # _phone.extract's first step, inline: most numbers stop here
             raw = text.encode().translate(None, separators)
+            n = len(raw)
             if raw.isdigit():
+                # "NXX NXX XXXX" in the US or Canada: _phone.decide's first shortcut, inline.
+                if n == 10 and raw[0] > 49 and raw[3] > 49 and where in nanp:
+                    return "1" + raw.decode()
                 return decide(False, raw.decode(), where)
             if raw[:1] == b"+" and raw[1:].isdigit():
+                # "+1 NXX NXX XXXX" (anywhere): _phone.decide's first shortcut, inline.
+                if n == 12 and raw[1] == 49 and raw[2] > 49 and raw[5] > 49:
+                    return raw[1:].decode()
                 return decide(True, raw[1:].decode(), where)
-        found = extract(text)
-        return None if found is None else decide(found[0], found[1], where)
+        found_number = extract(text)
+        return None if found_number is None else decide(*found_number, where)
 
     return norm_phone
+
+
+#: How many distinct spellings of countries a phone normalizer remembers.
+_REGIONS_LIMIT: Final = 512
 
 
 # --------------------------------------------------------------------------------------------
@@ -350,15 +387,33 @@ if _CONTEXT_FREE.keys() | _CONFIGURED.keys() != HASHED_KEYS:  # pragma: no cover
     )
 
 
+class MemoSize(NamedTuple):
+    """How many digests a :class:`~capic.runtime.hashing.UserDataBuilder` remembers for one
+    key: by raw text (the value as the event had it), and by normalized text (for values whose
+    raw forms differ but normalize alike: ZIP+4 codes of one ZIP code)."""
+
+    raw: int
+    normalized: int = 0
+
+
 # Normalizers of values that repeat from event to event (a shop's customers share first and
 # last names, cities, states, countries and genders): their digests are worth remembering.
 _REPEATING: Final[tuple[Normalizer, ...]] = (_norm_name, _gender, _city, _state, _country)
+#: How many raw values -> digests a builder remembers per key, by default.
+MEMO_SIZE: Final = 4096
+# Dates of birth repeat too: a century of customers has about 36,500 of them, most are born
+# within some 70 years, and remembering those is what makes the memo pay. ZIP codes: some
+# 42,000 in the US, written with or without their +4 part.
+_LARGE_MEMO: Final = 32768
 
 
-def memoized() -> frozenset[str]:
+def memoized() -> dict[str, MemoSize]:
     """The hashed keys whose digests a :class:`~capic.runtime.hashing.UserDataBuilder`
-    remembers (their values repeat across a shop's customers)."""
-    return frozenset(key for key, fn in _CONTEXT_FREE.items() if fn in _REPEATING)
+    remembers (their values repeat across a shop's customers), with how many of each."""
+    sizes = {key: MemoSize(MEMO_SIZE) for key, fn in _CONTEXT_FREE.items() if fn in _REPEATING}
+    sizes["db"] = MemoSize(_LARGE_MEMO)
+    sizes["zp"] = MemoSize(MEMO_SIZE, _LARGE_MEMO)
+    return sizes
 
 
 @lru_cache(maxsize=32)

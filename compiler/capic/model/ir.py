@@ -322,6 +322,15 @@ class PixelOverride:
 
 
 @dataclass(frozen=True, slots=True)
+class ServeBlock:
+    """``serve { ... }``: site settings of ``capic serve`` (see :mod:`capic.model.serve`)."""
+
+    fields: Mapping[str, Field]
+    span: Span
+    file: str
+
+
+@dataclass(frozen=True, slots=True)
 class Environment:
     name: str
     fields: Mapping[str, Field]
@@ -329,6 +338,8 @@ class Environment:
     span: Span
     name_span: Span
     file: str
+    #: The environment's own ``serve { }`` block: its keys override the top-level block's.
+    serve: ServeBlock | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +395,8 @@ class Project:
     rules: tuple[Rule, ...]
     environments: Mapping[str, Environment]
     tests: tuple[Test, ...]
+    #: The top-level ``serve { }`` block (site settings of ``capic serve``), if any.
+    serve: ServeBlock | None = None
 
     @property
     def name(self) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from capic.codes import code
 from capic.diagnostics import Diagnostic, Span
 from capic.model import ir
+from capic.model.serve import resolve_serve
 from capic.model.stdlib import FUNCTIONS, ROOTS, TEST_MATCHERS
 from capic.model.types import infer_type
 from capic.syntax import ast
@@ -102,9 +103,20 @@ class Resolver:
         environments: dict[str, ir.Environment] = {}
         tests: list[ir.Test] = []
         seen_tests: dict[str, Span] = {}
+        serve: ir.ServeBlock | None = None
         for f in self.files:
             for item in f.items:
-                if isinstance(item, ast.RuleDecl):
+                if isinstance(item, ast.ServeDecl):
+                    if serve is not None:
+                        self.error(
+                            "R003",
+                            f"a serve block is already defined at {serve.span}",
+                            item.span,
+                            "keep one top-level serve block (environments may have their own)",
+                        )
+                        continue
+                    serve = resolve_serve(self, item, f.path, "the serve block")
+                elif isinstance(item, ast.RuleDecl):
                     rules.append(self._rule(item, f.path))
                 elif isinstance(item, ast.EnvironmentDecl):
                     if self.env_decls.get(item.name) is item:
@@ -126,6 +138,7 @@ class Resolver:
             "rules": tuple(rules),
             "environments": environments,
             "tests": tuple(tests),
+            "serve": serve,
         }
 
     def _pixel_files(self) -> dict[str, tuple[ast.PixelDecl, str]]:
@@ -466,7 +479,15 @@ class Resolver:
                 item.body.items, PIXEL_FIELDS, f"pixel `{item.name}` of {where}"
             )
             pixels[item.name] = ir.PixelOverride(item.name, over, item.span, item.name_span)
-        return ir.Environment(decl.name, fields, pixels, decl.span, decl.name_span, path)
+        serve: ir.ServeBlock | None = None
+        for item in decl.items:
+            if not isinstance(item, ast.ServeDecl):
+                continue
+            if serve is not None:
+                self.error("R012", f"{where} has two serve blocks", item.span, "merge them")
+                continue
+            serve = resolve_serve(self, item, path, f"the serve block of {where}")
+        return ir.Environment(decl.name, fields, pixels, decl.span, decl.name_span, path, serve)
 
     # ------------------------------------------------------------------ tests
     def _test(self, decl: ast.TestDecl, path: str) -> ir.Test:

@@ -204,10 +204,19 @@ class EnvPixel:
 
 
 @dataclass(frozen=True, slots=True)
+class ServeDecl:
+    """``serve { ... }``: site settings of ``capic serve``, top level or in an environment."""
+
+    body: Block
+    span: Span
+    comments: tuple[Comment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class EnvironmentDecl:
     name: str
     name_span: Span
-    items: tuple[Assignment | EnvPixel, ...]
+    items: tuple[Assignment | EnvPixel | ServeDecl, ...]
     span: Span
     comments: tuple[Comment, ...] = ()
 
@@ -252,7 +261,7 @@ class TestDecl:
     comments: tuple[Comment, ...] = ()
 
 
-Item: TypeAlias = PixelDecl | ElementDecl | RuleDecl | EnvironmentDecl | TestDecl
+Item: TypeAlias = PixelDecl | ElementDecl | RuleDecl | EnvironmentDecl | TestDecl | ServeDecl
 
 
 @dataclass(frozen=True, slots=True)

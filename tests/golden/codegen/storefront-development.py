@@ -26,7 +26,16 @@ from capic.runtime.payload import section_conversion as _section_conversion
 from capic.runtime.hashing import WHITESPACE as _WS
 from capic.runtime.hashing import sha256 as _sha
 
-__all__ = ["DEFAULT_CONTEXT", "ENVIRONMENT", "PIXELS", "RULES", "SETTINGS", "SOURCES", "process"]
+__all__ = [
+    "DEFAULT_CONTEXT",
+    "ENVIRONMENT",
+    "PIXELS",
+    "RULES",
+    "SERVE",
+    "SETTINGS",
+    "SOURCES",
+    "process",
+]
 
 CAPIC_VERSION = '0.1.0'
 DSL_VERSION = '1'
@@ -125,6 +134,15 @@ RULES = (
         'line': 3,
     },
 )
+#: Site settings of `capic serve` in this environment (the project's serve blocks).
+SERVE = {
+    'allowed_origins': [],
+    'cookie_domain': None,
+    'cookies': True,
+    'ingest_tokens': [],
+    'enhancement': False,
+    'enhancement_ttl': 604800,
+}
 
 #: Used when process() is called without a context.
 DEFAULT_CONTEXT = _Context()

@@ -358,7 +358,7 @@ def test_dry_run_of_the_sample_events(project: Path) -> None:
 def test_collect_url_wires_the_snippet_and_the_serve_block(tmp_path: Path) -> None:
     target = tmp_path / "site"
     url = "https://collect.shop.example.com/v1/collect"
-    code, out, err = init(
+    code, _, err = init(
         str(target), "--domain", DOMAIN, "--pixel-id", PIXEL, "--collect-url", url
     )
     assert code == 0, err
@@ -400,7 +400,7 @@ def test_collector_on_another_site_gets_no_cookie_domain(tmp_path: Path) -> None
     ],
 )
 def test_bad_collect_urls_are_one_line_errors(tmp_path: Path, url: str, message: str) -> None:
-    code, out, err = init(
+    code, _, err = init(
         str(tmp_path / "p"), "--domain", DOMAIN, "--pixel-id", PIXEL, "--collect-url", url
     )
     assert code == 2

@@ -358,9 +358,7 @@ def test_dry_run_of_the_sample_events(project: Path) -> None:
 def test_collect_url_wires_the_snippet_and_the_serve_block(tmp_path: Path) -> None:
     target = tmp_path / "site"
     url = "https://collect.shop.example.com/v1/collect"
-    code, _, err = init(
-        str(target), "--domain", DOMAIN, "--pixel-id", PIXEL, "--collect-url", url
-    )
+    code, _, err = init(str(target), "--domain", DOMAIN, "--pixel-id", PIXEL, "--collect-url", url)
     assert code == 0, err
     html = (target / "site" / "meta-pixel-snippet.html").read_text(encoding="utf-8")
     assert f'var COLLECTOR_URL = "{url}";' in html

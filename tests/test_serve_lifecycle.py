@@ -4,10 +4,12 @@ disk, and development mode (a project recompiled when its files change)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -285,3 +287,48 @@ def test_development_mode_recompiles_a_changed_project(tmp_path: Path) -> None:
             assert svc.post("/v1/events", page).json()["accepted"] == 1
             _wait(lambda: "PageView2" in svc.metrics())
             _wait(lambda: {"dev-1", "dev-2"} <= set(emu.event_ids()))
+
+
+FRONT_END = (
+    "lark",
+    "jinja2",
+    "capic.syntax",
+    "capic.lint",
+    "capic.codegen",
+    "capic.model",
+    "capic.api",
+)
+
+_PROBE = """
+import json, os, signal, sys, threading, time, urllib.request
+from capic.cli import main
+
+def probe():
+    url = "http://127.0.0.1:" + sys.argv[2] + "/readyz"
+    for _ in range(600):
+        try:
+            if urllib.request.urlopen(url, timeout=1).status == 200:
+                break
+        except OSError:
+            time.sleep(0.05)
+    bad = sorted(m for m in sys.modules if m.startswith(tuple(json.loads(sys.argv[3]))))
+    with open(sys.argv[4], "w") as fh:
+        json.dump(bad, fh)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=probe, daemon=True).start()
+main(["serve", "--bundle", sys.argv[1], "--admin-port", sys.argv[2], "--port", sys.argv[5],
+      "--outbox", sys.argv[6], "--endpoint", "http://127.0.0.1:9"])
+"""
+
+
+def test_serving_a_bundle_imports_no_compiler_stage(tmp_path: Path) -> None:
+    bundle = build_bundle(tmp_path)
+    report = tmp_path / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(bundle), str(free_port()), json.dumps(FRONT_END),
+         str(report), str(free_port()), str(tmp_path / "o.sqlite")],
+        capture_output=True, text=True, env=base_env(), timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(report.read_text()) == []

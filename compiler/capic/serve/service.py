@@ -21,7 +21,6 @@ import logging
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -131,7 +130,7 @@ def run(config: ServeConfig, source: RuleSource) -> int:
     metrics = Metrics()
     config.outbox.parent.mkdir(parents=True, exist_ok=True)
     try:
-        outbox = Outbox(config.outbox, max_backlog=config.limits.max_backlog)
+        outbox = Outbox(config.outbox, max_pending=config.limits.max_backlog)
     except (QueueError, OSError) as exc:
         raise ServiceError(f"outbox {config.outbox}: {exc}") from None
     store = _LazyStore(config.enhancement_path)
@@ -181,7 +180,7 @@ def run(config: ServeConfig, source: RuleSource) -> int:
         finally:
             rules.stop()
             committer.close()
-            engine.stop(time.monotonic() + 1.0)
+            engine.stop(1.0)
 
 
 def _run_loop(main: Any) -> int:
@@ -210,8 +209,10 @@ async def _serve(state: ServiceState) -> int:
             state.draining = True
             stop.set()
         else:
+            # Stop delivery at once: what is queued stays in the outbox for the next start.
             state.extra["force"] = True
             public.force_exit = True
+            loop.run_in_executor(None, state.engine.stop, 0.0)
 
     def on_hup() -> None:
         loop.run_in_executor(None, state.rules.reload, "SIGHUP")
@@ -244,9 +245,10 @@ async def _serve(state: ServiceState) -> int:
     public.should_exit = True
     await tasks[0]
     await asyncio.to_thread(state.committer.close)
-    deadline = time.monotonic() + (0.0 if state.extra.get("force") else config.drain_timeout)
-    await asyncio.to_thread(state.engine.drain, deadline)
-    await asyncio.to_thread(state.engine.stop, time.monotonic() + 1.0)
+    # The engine's deadlines are seconds from now.
+    if not state.extra.get("force"):
+        await asyncio.to_thread(state.engine.drain, config.drain_timeout)
+    await asyncio.to_thread(state.engine.stop, 1.0)
     left = await asyncio.to_thread(state.consumer.depth)
     log.info("stopped; %d event(s) left in the outbox for the next start", left)
     admin.should_exit = True

@@ -19,9 +19,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,26 @@ class _LazyStore:
             self.store.close()
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket, bound before anything else starts so that a port in use is one
+    clear line (and port 0 a free port)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ServiceError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ServiceError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    return sock
+
+
 def _uvicorn_config(app: Any, host: str, port: int, drain: float) -> uvicorn.Config:
     return uvicorn.Config(
         app,
@@ -108,16 +129,6 @@ def _uvicorn_config(app: Any, host: str, port: int, drain: float) -> uvicorn.Con
     )
 
 
-@contextlib.contextmanager
-def _closing(*closers: Callable[[], object]) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        for close in closers:
-            with contextlib.suppress(Exception):
-                close()
-
-
 def run(config: ServeConfig, source: RuleSource) -> int:
     """Run the service until a signal stops it; the exit status."""
     from capic.runtime.delivery import GraphTransport, RetryPolicy
@@ -128,31 +139,40 @@ def run(config: ServeConfig, source: RuleSource) -> int:
     from capic.runtime.delivery.transport import DEFAULT_BASE_URL
 
     metrics = Metrics()
-    config.outbox.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        outbox = Outbox(config.outbox, max_pending=config.limits.max_backlog)
-    except (QueueError, OSError) as exc:
-        raise ServiceError(f"outbox {config.outbox}: {exc}") from None
-    store = _LazyStore(config.enhancement_path)
+    with contextlib.ExitStack() as stack:
+        public_sock = stack.enter_context(listen(config.host, config.port))
+        admin_sock = stack.enter_context(listen(config.admin_host, config.admin_port))
+        try:
+            config.outbox.parent.mkdir(parents=True, exist_ok=True)
+            outbox = Outbox(config.outbox, max_pending=config.limits.max_backlog)
+        except (QueueError, OSError) as exc:
+            raise ServiceError(f"outbox {config.outbox}: {exc}") from None
+        stack.callback(outbox.close)
+        store = _LazyStore(config.enhancement_path)
+        stack.callback(store.close)
 
-    def build(loaded: Loaded) -> ActiveRules:
-        site_store = store.get() if getattr(loaded.module, "SERVE", {}).get("enhancement") else None
-        return build_active(loaded, config=config, store=site_store)
+        def build(loaded: Loaded) -> ActiveRules:
+            serve = getattr(loaded.module, "SERVE", None)
+            wants = isinstance(serve, dict) and serve.get("enhancement") is True
+            return build_active(loaded, config=config, store=store.get() if wants else None)
 
-    def activated(loaded: Loaded) -> None:
-        metrics.set_bundle(loaded.project, loaded.environment or "", loaded.revision[:12])
-        log.info("active: %s", loaded.description)
+        def activated(loaded: Loaded) -> None:
+            metrics.set_bundle(loaded.project, loaded.environment or "", loaded.revision[:12])
+            log.info("active: %s", loaded.description)
 
-    def reloaded(ok: bool) -> None:
-        metrics.reloads.labels("activated" if ok else "kept").inc()
+        def reloaded(ok: bool) -> None:
+            metrics.reloads.labels("activated" if ok else "kept").inc()
 
-    rules: RuleSet[ActiveRules] = RuleSet(source, build, on_activate=activated, on_reload=reloaded)
-    transport = GraphTransport(config.endpoint or DEFAULT_BASE_URL)
-    with _closing(outbox.close, transport.close, store.close):
+        rules: RuleSet[ActiveRules] = RuleSet(
+            source, build, on_activate=activated, on_reload=reloaded
+        )
+        stack.callback(rules.stop)
         try:
             rules.start()
         except SourceError as exc:
             raise ServiceError(str(exc)) from None
+        transport = GraphTransport(config.endpoint or DEFAULT_BASE_URL)
+        stack.callback(transport.close)
         committer = GroupCommitter(outbox)
         engine = DeliveryEngine(
             outbox,
@@ -164,6 +184,8 @@ def run(config: ServeConfig, source: RuleSource) -> int:
             log=lambda message: log.warning("%s", message),
             observer=metrics,
         )
+        stack.callback(engine.stop, 1.0)
+        stack.callback(committer.close)  # callbacks run last-in first-out: commit, then stop
         state = ServiceState(
             config=config,
             rules=rules,
@@ -175,12 +197,13 @@ def run(config: ServeConfig, source: RuleSource) -> int:
             limiter=RateLimiter(config.limits.rate, config.limits.burst),
         )
         engine.start()
-        try:
-            return _run_loop(_serve(state))
-        finally:
-            rules.stop()
-            committer.close()
-            engine.stop(1.0)
+        return _run_loop(_serve(state, public_sock, admin_sock))
+    raise AssertionError("unreachable")  # for type checkers: the with block returns
+
+
+def _where(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _run_loop(main: Any) -> int:
@@ -192,7 +215,7 @@ def _run_loop(main: Any) -> int:
         return runner.run(main)
 
 
-async def _serve(state: ServiceState) -> int:
+async def _serve(state: ServiceState, public_sock: socket.socket, admin_sock: socket.socket) -> int:
     config = state.config
     loop = asyncio.get_running_loop()
     public = _Server(
@@ -221,15 +244,11 @@ async def _serve(state: ServiceState) -> int:
         loop.add_signal_handler(sig, on_stop, sig)
     loop.add_signal_handler(signal.SIGHUP, on_hup)
 
-    tasks = [asyncio.create_task(public.serve()), asyncio.create_task(admin.serve())]
+    tasks = [
+        asyncio.create_task(public.serve([public_sock])),
+        asyncio.create_task(admin.serve([admin_sock])),
+    ]
     while not (public.started and admin.started):
-        if any(t.done() for t in tasks):
-            for t in tasks:
-                t.cancel()
-            raise ServiceError(
-                f"cannot listen on {config.host}:{config.port} or "
-                f"{config.admin_host}:{config.admin_port} (in use?)"
-            )
         await asyncio.sleep(0.01)
     state.rules.watch(config.watch_interval)
     log.info(

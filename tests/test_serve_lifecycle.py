@@ -156,7 +156,7 @@ def test_signed_bundles_reload_keep_last_good_and_never_drop_in_flight_events(
                 "/v1/events",
                 {
                     "event": {"name": "PageView", "id": "after-bad"},
-                    "request": {"headers": {"user-agent": "UA/1"}},
+                    "request": {"ip": "203.0.113.8", "headers": {"user-agent": "UA/1"}},
                 },
             )
             assert reply.status_code == 202 and reply.json()["accepted"] == 1
@@ -273,7 +273,7 @@ def test_development_mode_recompiles_a_changed_project(tmp_path: Path) -> None:
         with service(tmp_path, args) as svc:
             page = {
                 "event": {"name": "PageView", "id": "dev-1"},
-                "request": {"headers": {"user-agent": "UA/1"}},
+                "request": {"ip": "203.0.113.8", "headers": {"user-agent": "UA/1"}},
             }
             assert svc.post("/v1/events", page).json()["accepted"] == 1
             text = (project / "shop.capi").read_text()

@@ -54,13 +54,25 @@ class _Server(uvicorn.Server):
         yield
 
 
+class _Formatter(logging.Formatter):
+    """``capic serve: message``, with the level named only from warnings up."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            text = f"{record.levelname.lower()}: {text}"
+        elif record.levelno < logging.INFO:
+            text = f"debug: {text}"
+        return f"capic serve: {text}"
+
+
 def setup_logging(level: str) -> None:
     """Service messages on stderr (``capic serve: ...``), access lines (JSON) on stdout."""
     root = logging.getLogger("capic")
     root.handlers.clear()
     root.setLevel(level.upper())
     err = logging.StreamHandler(sys.stderr)
-    err.setFormatter(logging.Formatter("capic serve: %(levelname)s %(message)s"))
+    err.setFormatter(_Formatter())
     err.addFilter(lambda r: not r.name.startswith("capic.serve.access"))
     root.addHandler(err)
     access = logging.getLogger("capic.serve.access")
@@ -69,6 +81,9 @@ def setup_logging(level: str) -> None:
     out.setFormatter(logging.Formatter("%(message)s"))
     access.addHandler(out)
     access.propagate = False
+    # The bundle slot's own "activated" line would precede a build that can still fail; the
+    # service says what became active itself.
+    logging.getLogger("capic.bundle").setLevel(logging.WARNING)
     for noisy in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -55,7 +55,7 @@ def build_active(
     environ: Mapping[str, str] | None = None,
 ) -> ActiveRules:
     from capic.runtime.ingest import Ingestor
-    from capic.runtime.runner import Destinations, RunConfigError
+    from capic.runtime.destinations import Destinations, RunConfigError
 
     env = os.environ if environ is None else environ
     try:
@@ -70,7 +70,7 @@ def build_active(
         )
     try:
         destinations = Destinations(loaded.module, secrets_dir=config.secrets_dir, environ=env)
-        destinations.check_tokens()
+        destinations.check_secrets()
     except RunConfigError as exc:
         raise SourceError(str(exc)) from None
     enhancer = None

@@ -69,13 +69,9 @@ def test_insecure_no_auth_and_the_capic_ingest_token_fallback(tmp_path: Path) ->
     )
     bundle = build_bundle(tmp_path, project=project)
     args = [
-        "--bundle",
-        str(bundle),
-        "--endpoint",
-        "http://127.0.0.1:9",
-        "--outbox",
-        str(tmp_path / "a.sqlite"),
-    ]
+        "--bundle", str(bundle), "--endpoint", "http://127.0.0.1:9", "--drain-timeout", "0",
+        "--outbox", str(tmp_path / "a.sqlite"),
+    ]  # fmt: skip
     with service(tmp_path, args, env={"CAPIC_INGEST_TOKEN": "fallback-token"}) as svc:
         ok = svc.post("/v1/events", purchase(1), headers={"authorization": "Bearer fallback-token"})
         assert ok.status_code == 202
@@ -87,7 +83,10 @@ def test_insecure_no_auth_and_the_capic_ingest_token_fallback(tmp_path: Path) ->
 def test_a_second_process_on_the_same_outbox_is_refused(tmp_path: Path) -> None:
     bundle = build_bundle(tmp_path)
     outbox = tmp_path / "shared.sqlite"
-    args = ["--bundle", str(bundle), "--endpoint", "http://127.0.0.1:9", "--outbox", str(outbox)]
+    args = [
+        "--bundle", str(bundle), "--endpoint", "http://127.0.0.1:9", "--outbox", str(outbox),
+        "--drain-timeout", "0",
+    ]  # fmt: skip
     with service(tmp_path, args) as first:
         second = subprocess.run(
             [*CAPIC, "serve", *args, "--port", str(free_port()), "--admin-port", str(free_port())],
@@ -207,7 +206,7 @@ def test_503_with_retry_after_when_the_backlog_is_full(tmp_path: Path) -> None:
     # Delivery cannot reach Meta (nothing listens): the outbox only grows.
     args = [
         "--bundle", str(bundle), "--endpoint", f"http://127.0.0.1:{free_port()}",
-        "--outbox", str(tmp_path / "o.sqlite"), "--max-backlog", "5",
+        "--outbox", str(tmp_path / "o.sqlite"), "--max-backlog", "5", "--drain-timeout", "0",
     ]  # fmt: skip
     with service(tmp_path, args) as svc:
         assert svc.post("/v1/events", [purchase(i) for i in range(5)]).status_code == 202
@@ -241,7 +240,7 @@ def test_503_when_the_disk_is_full_and_202_once_there_is_room(tmp_path: Path) ->
         bundle = build_bundle(tmp_path)
         args = [
             "--bundle", str(bundle), "--endpoint", f"http://127.0.0.1:{free_port()}",
-            "--outbox", str(disk / "o.sqlite"),
+            "--outbox", str(disk / "o.sqlite"), "--drain-timeout", "0",
         ]  # fmt: skip
         with service(tmp_path, args) as svc:
             assert svc.post("/v1/events", [purchase(0)]).status_code == 202

@@ -90,10 +90,10 @@ class Handlers:
             ) from None
         state.outbox_problem = None
 
-    def _enhance(self, active: ActiveRules, items: list[QueueItem]) -> list[QueueItem]:
+    def _enhance(self, active: ActiveRules, items: tuple[QueueItem, ...]) -> list[QueueItem]:
         enhancer = active.enhancer
         if enhancer is None:
-            return items
+            return list(items)
         out = []
         for item in items:
             body = enhancer.apply(item.body)
@@ -146,7 +146,13 @@ class Handlers:
                 m.matches.labels(rule).inc()
             if outcome.status == "accepted":
                 accepted += 1
-                items.extend(outcome.items)
+                if active.enhancer is None:
+                    items.extend(outcome.items)
+                elif active.consents(inp.event, inp.request):
+                    items.extend(self._enhance(active, outcome.items))
+                else:
+                    m.consent_refusals.labels("enhancement").inc()
+                    items.extend(outcome.items)
             elif outcome.status == "unmatched":
                 unmatched += 1
             else:
@@ -186,7 +192,6 @@ class Handlers:
                 answer, items = self._process(active, inputs)
             else:
                 answer, items = await asyncio.to_thread(self._process, active, inputs)
-            items = self._enhance(active, items)
             await self._commit(items)
             m = self.state.metrics
             for outcome in ("accepted", "unmatched", "rejected"):
@@ -246,25 +251,27 @@ class Handlers:
             except BodyError as exc:
                 raise _Refused(400, str(exc)) from None
             cookies = parse_cookies(request.headers.get("cookie"))
-            set_cookie: list[str] = []
-            if active.cookies is not None:
-                jar = active.cookies.apply(
-                    cookies, hit.url, request.headers.get("host"), int(time.time() * 1000)
-                )
-                cookies, set_cookie = jar.cookies, jar.set_cookie
-                m = self.state.metrics
-                m.cookies.labels("_fbp", "created" if jar.created_fbp else "refreshed").inc()
-                if jar.new_fbc:
-                    m.cookies.labels("_fbc", "created").inc()
-            context = {
+            context: dict[str, Any] = {
                 "ip": client,
                 "headers": rule_headers(request.headers.items()),
                 "cookies": cookies,
                 "url": hit.url,
                 "referrer": hit.referrer,
             }
+            set_cookie: list[str] = []
+            if active.cookies is not None and not active.consents(hit.event, context):
+                self.state.metrics.consent_refusals.labels("cookies").inc()
+            elif active.cookies is not None:
+                jar = active.cookies.apply(
+                    cookies, hit.url, request.headers.get("host"), int(time.time() * 1000)
+                )
+                context["cookies"], set_cookie = jar.cookies, jar.set_cookie
+                m = self.state.metrics
+                m.cookies.labels("_fbp", "created" if jar.created_fbp else "refreshed").inc()
+                if jar.new_fbc:
+                    m.cookies.labels("_fbc", "created").inc()
             answer, items = self._process(active, [Input(0, hit.event, context)])
-            await self._commit(self._enhance(active, items))
+            await self._commit(items)
             for outcome in ("accepted", "unmatched", "rejected"):
                 if answer[outcome]:
                     self.state.metrics.events.labels(outcome).inc(answer[outcome])

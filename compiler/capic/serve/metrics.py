@@ -96,6 +96,12 @@ class Metrics:
             ["cookie", "kind"],
             registry=r,
         )
+        self.consent_refusals = Counter(
+            "capic_consent_refusals",
+            "Hits whose consent gate said no to a use (cookies, enhancement).",
+            ["use"],
+            registry=r,
+        )
         self.rate_limited = Counter(
             "capic_rate_limited", "Requests refused by the per-client rate limit.", registry=r
         )

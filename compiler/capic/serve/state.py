@@ -10,8 +10,9 @@ missing): at start-up that stops the service, on reload the previous rules stay 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from capic.serve.auth import BearerAuth
@@ -31,7 +32,19 @@ if TYPE_CHECKING:
     from capic.serve.limits import RateLimiter
     from capic.serve.metrics import Metrics
 
-__all__ = ["ActiveRules", "ServiceState", "build_active"]
+__all__ = ["ActiveRules", "ServiceState", "build_active", "consent_check"]
+
+ConsentCheck = Callable[..., Any]
+
+
+def consent_check(module: ModuleType) -> ConsentCheck | None:
+    """The module's consent gate check, when its project declares gates (modules compiled
+    before consent existed have none)."""
+    declared = getattr(module, "CONSENT", None)
+    check = getattr(module, "consent_granted", None)
+    if not isinstance(declared, Mapping) or not callable(check):
+        return None
+    return check if declared.get("pixels") else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +58,18 @@ class ActiveRules:
     cookies: FirstPartyCookies | None
     #: None unless the environment turned enhancement on.
     enhancer: Enhancer | None
+    #: The module's ``consent_granted`` when the project declares consent gates, else None:
+    #: first-party cookies and enhancement are then used only for events it lets through.
+    consent: ConsentCheck | None = None
+
+    def consents(self, event: Any, request: Mapping[str, Any] | None) -> bool:
+        """Whether cookies and enhancement may be used for ``event`` (no gates: yes)."""
+        if self.consent is None:
+            return True
+        try:
+            return bool(self.consent(event, request, context=self.ingestor.context()))
+        except Exception:  # generated code never raises by design; if it did, assume no
+            return False
 
 
 def build_active(
@@ -54,8 +79,8 @@ def build_active(
     store: EnhancementStore | None,
     environ: Mapping[str, str] | None = None,
 ) -> ActiveRules:
-    from capic.runtime.ingest import Ingestor
     from capic.runtime.destinations import Destinations, RunConfigError
+    from capic.runtime.ingest import Ingestor
 
     env = os.environ if environ is None else environ
     try:
@@ -89,6 +114,7 @@ def build_active(
         cors=CorsPolicy(site.allowed_origins),
         cookies=cookies,
         enhancer=enhancer,
+        consent=consent_check(loaded.module),
     )
 
 

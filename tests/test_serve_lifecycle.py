@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -331,3 +332,43 @@ def test_serving_a_bundle_imports_no_compiler_stage(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(report.read_text()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give either PROJECT (development) or --bundle FILE (production)"),
+        (["--key", "{bundle}"], "--key verifies a bundle's signature: use it with --bundle"),
+        (["--bundle", "{bundle}", "--endpoint", "ftp://x"], "--endpoint must be an http(s) URL"),
+        (
+            ["--bundle", "{bundle}", "--trusted-proxy", "10.0.0.0/8,proxy"],
+            "'proxy' is not an address",
+        ),
+        (
+            ["--bundle", "{bundle}", "--env", "staging"],
+            "built for environment 'production', not 'staging'",
+        ),
+        (["--bundle", "{junk}"], "junk.tar.gz"),
+        (["--bundle", "{bundle}", "--port", "{busy}"], "cannot listen on 127.0.0.1:"),
+    ],
+)
+def test_cannot_start_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    bundle = build_bundle(tmp_path)
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_bytes(b"not a bundle")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        values = {"bundle": str(bundle), "junk": str(junk), "busy": str(busy.getsockname()[1])}
+        argv = [a.format(**values) for a in args]
+        if "--port" not in argv:
+            argv += ["--port", str(free_port())]
+        done = subprocess.run(
+            [*CAPIC, "serve", *argv, "--admin-port", str(free_port()),
+             "--outbox", str(tmp_path / "o.sqlite")],
+            capture_output=True, text=True, env=base_env(), timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("capic serve: ") and done.stderr.count("\n") == 1, done.stderr

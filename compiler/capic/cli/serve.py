@@ -254,10 +254,10 @@ def command(
     """
     import re
 
-    if (project is None) == (bundle_path is None):
-        _fail("give either PROJECT (development) or --bundle FILE (production)")
     if key is not None and bundle_path is None:
         _fail("--key verifies a bundle's signature: use it with --bundle")
+    if (project is None) == (bundle_path is None):
+        _fail("give either PROJECT (development) or --bundle FILE (production)")
     if endpoint is not None and not re.match(r"https?://[^/\s]+", endpoint):
         _fail(f"--endpoint must be an http(s) URL, got {endpoint!r}")
     try:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -240,7 +239,3 @@ class RuleSet(Generic[A]):
         self._stop.set()
         if self._watcher is not None and self._watcher is not threading.current_thread():
             self._watcher.join(timeout=2)
-
-
-def pid_note() -> str:
-    return f"pid {os.getpid()}"

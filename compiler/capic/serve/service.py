@@ -81,9 +81,13 @@ def setup_logging(level: str) -> None:
     out.setFormatter(logging.Formatter("%(message)s"))
     access.addHandler(out)
     access.propagate = False
-    # The bundle slot's own "activated" line would precede a build that can still fail; the
-    # service says what became active itself.
-    logging.getLogger("capic.bundle").setLevel(logging.WARNING)
+    access.setLevel(logging.INFO)  # on or off with --no-access-log, whatever --log-level says
+    # The bundle slot's own "activated"/"rejected" lines would repeat (or precede a build that
+    # can still fail) what the service says itself; its other warnings (an unchecked
+    # signature) stay.
+    bundle = logging.getLogger("capic.bundle")
+    bundle.filters.clear()
+    bundle.addFilter(lambda record: record.funcName != "switch")
     for noisy in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -84,6 +84,15 @@ def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
     help="Outbox file, one per process (default .capic_outbox/serve-<env>.sqlite).",
 )
 @_opt(
+    "--outbox-sync",
+    env="OUTBOX_SYNC",
+    type=click.Choice(["full", "normal"]),
+    default="full",
+    show_default=True,
+    help="full: fsync every commit before answering (survives power loss); normal: written "
+    "to the OS (survives the process being killed, not a power cut; much faster on slow disks).",
+)
+@_opt(
     "--secrets-dir",
     env="SECRETS_DIR",
     type=click.Path(file_okay=False),
@@ -223,6 +232,7 @@ def command(
     admin_port: int,
     endpoint: str | None,
     outbox_path: str | None,
+    outbox_sync: str,
     secrets_dir: str | None,
     trusted_proxies: tuple[str, ...],
     insecure_no_auth: bool,
@@ -284,6 +294,7 @@ def command(
         admin_port=admin_port,
         endpoint=endpoint,
         outbox=outbox,
+        outbox_sync="normal" if outbox_sync == "normal" else "full",
         secrets_dir=Path(secrets_dir) if secrets_dir else None,
         trusted_proxies=trusted,
         insecure_no_auth=insecure_no_auth,

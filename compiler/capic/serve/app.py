@@ -52,14 +52,23 @@ async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _Refused(413, f"the body is larger than {limit} bytes")
+    # Straight from the ASGI messages: a small body is one message, read without the
+    # generator Request.stream() puts around it.
+    receive = request.receive
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise _Refused(400, "the client went away before the body was read")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise _Refused(413, f"the body is larger than {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _peer(request: Request) -> str | None:
@@ -78,7 +87,7 @@ class Handlers:
 
         state = self.state
         try:
-            await asyncio.wrap_future(state.committer.submit(items))
+            await state.loop_committer.commit(items)
         except QueueFull as exc:
             state.outbox_problem = str(exc)
             retry = str(max(1, math.ceil(exc.retry_after)))
@@ -114,12 +123,13 @@ class Handlers:
         counts: dict[str, int] | None = None,
     ) -> None:
         seconds = time.perf_counter() - started
-        m = self.state.metrics
-        m.requests.labels(route, str(status)).inc()
-        m.request_seconds.labels(route).observe(seconds)
-        self.state.access.log(
+        self.state.metrics.request_done(route, status, seconds)
+        access = self.state.access
+        if not access.enabled:
+            return
+        access.log(
             method=request.method,
-            path=request.url.path,
+            path=request.scope["path"],
             status=status,
             seconds=seconds,
             client=client,
@@ -139,11 +149,11 @@ class Handlers:
         for inp in inputs:
             if inp.problem is not None:
                 rejections.append({"index": inp.index, "reason": inp.problem})
-                m.rejected.labels(inp.problem).inc()
+                m.child(m.rejected, inp.problem).inc()
                 continue
             outcome = process(inp.event, inp.request, inp.index)
             for rule in outcome.rules:
-                m.matches.labels(rule).inc()
+                m.child(m.matches, rule).inc()
             if outcome.status == "accepted":
                 accepted += 1
                 if active.enhancer is None:
@@ -158,7 +168,7 @@ class Handlers:
             else:
                 reason = outcome.reason or "rejected"
                 rejections.append({"index": inp.index, "reason": reason})
-                m.rejected.labels(reason).inc()
+                m.child(m.rejected, reason).inc()
         counts = {
             "accepted": accepted,
             "unmatched": unmatched,
@@ -196,7 +206,7 @@ class Handlers:
             m = self.state.metrics
             for outcome in ("accepted", "unmatched", "rejected"):
                 if answer[outcome]:
-                    m.events.labels(outcome).inc(answer[outcome])
+                    m.child(m.events, outcome).inc(answer[outcome])
             status = 202
             counts = {k: answer[k] for k in ("accepted", "unmatched", "rejected")}
             return _json(202, answer)
@@ -272,9 +282,10 @@ class Handlers:
                     m.cookies.labels("_fbc", "created").inc()
             answer, items = self._process(active, [Input(0, hit.event, context)])
             await self._commit(items)
+            m = self.state.metrics
             for outcome in ("accepted", "unmatched", "rejected"):
                 if answer[outcome]:
-                    self.state.metrics.events.labels(outcome).inc(answer[outcome])
+                    m.child(m.events, outcome).inc(answer[outcome])
             status = 204
             response = Response(None, 204, cors)
             for value in set_cookie:

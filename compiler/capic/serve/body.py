@@ -46,7 +46,7 @@ class Input:
 
 
 def _check_depth(body: bytes, max_depth: int) -> None:
-    depth = json_depth(body)
+    depth = json_depth(body, max_depth)
     if depth > max_depth:
         raise BodyError(f"JSON nested {depth} levels deep; the limit is {max_depth}")
 

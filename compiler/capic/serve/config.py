@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from capic.serve.context import TrustedProxies
 
@@ -40,6 +41,9 @@ class ServeConfig:
     #: Graph API base URL (None: https://graph.facebook.com).
     endpoint: str | None = None
     outbox: Path = Path(".capic_outbox/serve.sqlite")
+    #: "full": every commit is fsynced (a 202 survives power loss); "normal": written to the
+    #: operating system before the 202 (survives the process being killed, not a power cut).
+    outbox_sync: Literal["full", "normal"] = "full"
     secrets_dir: Path | None = None
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     insecure_no_auth: bool = False

@@ -22,9 +22,13 @@ _NOT_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
 _STEP: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
-def json_depth(body: bytes) -> int:
+def json_depth(body: bytes, limit: int | None = None) -> int:
     """How deeply the JSON text ``body`` nests arrays and objects (0 for a scalar), measured
-    on the bytes before anything is parsed (brackets inside strings do not count)."""
+    on the bytes before anything is parsed (brackets inside strings do not count). With
+    ``limit``, a body with fewer opening brackets than that is not measured (it cannot nest
+    deeper) and 0 is returned."""
+    if limit is not None and body.count(b"[") + body.count(b"{") <= limit:
+        return 0
     brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
     if not brackets:
         return 0

@@ -30,6 +30,7 @@ import uvicorn
 
 from capic.serve.accesslog import AccessLog
 from capic.serve.app import admin_app, public_app
+from capic.serve.commit import LoopCommitter
 from capic.serve.config import ServeConfig
 from capic.serve.enhance import SqliteEnhancementStore
 from capic.serve.limits import RateLimiter
@@ -157,13 +158,20 @@ def run(config: ServeConfig, source: RuleSource) -> int:
     from capic.runtime.delivery.queue import QueueError
     from capic.runtime.delivery.transport import DEFAULT_BASE_URL
 
+    # The loop thread is busy with requests while the commit and delivery threads wait for the
+    # GIL; the default 5 ms switch interval would make every commit wait that long.
+    sys.setswitchinterval(0.001)
     metrics = Metrics()
     with contextlib.ExitStack() as stack:
         public_sock = stack.enter_context(listen(config.host, config.port))
         admin_sock = stack.enter_context(listen(config.admin_host, config.admin_port))
         try:
             config.outbox.parent.mkdir(parents=True, exist_ok=True)
-            outbox = Outbox(config.outbox, max_pending=config.limits.max_backlog)
+            outbox = Outbox(
+                config.outbox,
+                max_pending=config.limits.max_backlog,
+                synchronous=config.outbox_sync,
+            )
         except (QueueError, OSError) as exc:
             raise ServiceError(f"outbox {config.outbox}: {exc}") from None
         stack.callback(outbox.close)
@@ -192,7 +200,7 @@ def run(config: ServeConfig, source: RuleSource) -> int:
             raise ServiceError(str(exc)) from None
         transport = GraphTransport(config.endpoint or DEFAULT_BASE_URL)
         stack.callback(transport.close)
-        committer = GroupCommitter(outbox)
+        committer = GroupCommitter(outbox, max_delay=0.0)
         engine = DeliveryEngine(
             outbox,
             transport=transport,
@@ -214,6 +222,7 @@ def run(config: ServeConfig, source: RuleSource) -> int:
             metrics=metrics,
             access=AccessLog(config.access_log),
             limiter=RateLimiter(config.limits.rate, config.limits.burst),
+            loop_committer=LoopCommitter(committer),
         )
         engine.start()
         return _run_loop(_serve(state, public_sock, admin_sock))

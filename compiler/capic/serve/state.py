@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from capic.serve.auth import BearerAuth
+from capic.serve.commit import LoopCommitter
 from capic.serve.cookies import FirstPartyCookies
 from capic.serve.cors import CorsPolicy
 from capic.serve.enhance import EnhancementStore, Enhancer
@@ -128,6 +129,7 @@ class ServiceState:
     metrics: Metrics
     access: AccessLog
     limiter: RateLimiter
+    loop_committer: LoopCommitter
     draining: bool = False
     #: The last outbox failure (cleared by the next successful commit).
     outbox_problem: str | None = None

@@ -16,7 +16,7 @@ from capic.serve.body import BodyError, TooManyEvents, parse_collect, parse_even
 from capic.serve.context import TrustedProxies, client_ip, parse_cookies, rule_headers
 from capic.serve.cookies import FirstPartyCookies
 from capic.serve.enhance import Enhancer, SqliteEnhancementStore
-from capic.serve.limits import RateLimiter, json_depth
+from capic.serve.limits import RateLimiter, deeper_than, json_depth
 
 TRUSTED = TrustedProxies.parse(["10.0.0.0/8", "127.0.0.1", "2001:db8::/32"])
 
@@ -63,10 +63,13 @@ def test_cookie_parsing_is_lenient() -> None:
     assert parse_cookies(None) == {}
 
 
-def test_json_depth_ignores_brackets_in_strings() -> None:
-    assert json_depth(b'{"a": [1, {"b": "[[\\"[[{"}]}') == 3
-    assert json_depth(b"17") == 0
-    assert json_depth(b"[" * 40 + b"]" * 40) == 40
+def test_json_depth_of_parsed_values() -> None:
+    value = orjson.loads(b'{"a": [1, {"b": "[[\\"[[{"}]}')
+    assert json_depth(value) == 3
+    assert not deeper_than(value, 3) and deeper_than(value, 2)
+    assert json_depth(17) == 0
+    deep = orjson.loads(b"[" * 40 + b"]" * 40)
+    assert json_depth(deep) == 40 and deeper_than(deep, 39)
 
 
 def test_events_bodies() -> None:
@@ -157,3 +160,8 @@ def test_enhancement_stores_hashes_only_and_expires(tmp_path: Path) -> None:
     store.close()
     raw = (tmp_path / "e.sqlite").read_bytes()
     assert b"raw-not-a-hash" not in raw and b"fb.1.1.2" not in raw
+
+
+def test_a_body_past_the_parsers_own_depth_limit_is_refused_as_too_deep() -> None:
+    with pytest.raises(BodyError, match="nested deeper"):
+        parse_events(b"[" * 2000 + b"]" * 2000, max_depth=32, max_events=10)

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import orjson
 
-from capic.serve.limits import json_depth
+from capic.serve.limits import deeper_than, json_depth
 
 __all__ = ["BodyError", "CollectBody", "Input", "TooManyEvents", "parse_collect", "parse_events"]
 
@@ -45,10 +45,20 @@ class Input:
     problem: str | None = None
 
 
-def _check_depth(body: bytes, max_depth: int) -> None:
-    depth = json_depth(body, max_depth)
-    if depth > max_depth:
+def _check_depth(value: Any, max_depth: int) -> None:
+    if deeper_than(value, max_depth):
+        depth = json_depth(value)
         raise BodyError(f"JSON nested {depth} levels deep; the limit is {max_depth}")
+
+
+def _loads(body: bytes) -> Any:
+    """orjson's parse; its own nesting limit (far above ours) is reported like ours."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        if "depth" in str(exc).lower() or "recursion" in str(exc).lower():
+            raise BodyError("JSON nested deeper than the parser allows (1,024 levels)") from None
+        raise
 
 
 def _envelope(index: int, obj: Any) -> Input:
@@ -69,11 +79,11 @@ def parse_events(body: bytes, *, max_depth: int, max_events: int) -> list[Input]
     """The inputs of a ``/v1/events`` body (see the module docstring)."""
     if not body.strip():
         raise BodyError("the body is empty")
-    _check_depth(body, max_depth)
     try:
-        whole = orjson.loads(body)
+        whole = _loads(body)
     except orjson.JSONDecodeError:
-        return _json_lines(body, max_events)
+        return _json_lines(body, max_events, max_depth)
+    _check_depth(whole, max_depth)
     if type(whole) is list:
         if len(whole) > max_events:
             raise TooManyEvents(len(whole), max_events)
@@ -83,7 +93,7 @@ def parse_events(body: bytes, *, max_depth: int, max_events: int) -> list[Input]
     raise BodyError("the body is neither a JSON object, an array nor JSON Lines")
 
 
-def _json_lines(body: bytes, max_events: int) -> list[Input]:
+def _json_lines(body: bytes, max_events: int, max_depth: int) -> list[Input]:
     lines = [line for line in body.split(b"\n") if line.strip()]
     if len(lines) > max_events:
         raise TooManyEvents(len(lines), max_events)
@@ -91,10 +101,11 @@ def _json_lines(body: bytes, max_events: int) -> list[Input]:
     readable = 0
     for index, line in enumerate(lines):
         try:
-            obj = orjson.loads(line)
+            obj = _loads(line)
         except orjson.JSONDecodeError:
             out.append(Input(index, problem="not valid JSON"))
             continue
+        _check_depth(obj, max_depth)
         readable += 1
         out.append(_envelope(index, obj))
     if not readable:
@@ -120,11 +131,11 @@ def _url(value: Any, what: str) -> str | None:
 def parse_collect(body: bytes, *, max_depth: int) -> CollectBody:
     if not body.strip():
         raise BodyError("the body is empty")
-    _check_depth(body, max_depth)
     try:
-        obj = orjson.loads(body)
+        obj = _loads(body)
     except orjson.JSONDecodeError:
         raise BodyError("the body is not JSON") from None
+    _check_depth(obj, max_depth)
     if type(obj) is not dict or type(obj.get("event")) is not dict:
         raise BodyError('the body must be {"event": {...}, "url": "...", "referrer": "..."}')
     return CollectBody(

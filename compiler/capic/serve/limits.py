@@ -1,41 +1,54 @@
 """Deployment limits: per-client-IP request rates, and JSON nesting depth.
 
-Body sizes are enforced while the body is read (:mod:`capic.serve.body`); the numbers
-themselves are flags (:class:`capic.serve.config.Limits`).
+Body sizes are enforced while the body is read (:mod:`capic.serve.app`); the numbers
+themselves are flags (:class:`capic.serve.config.Limits`). Depth is measured on the parsed
+body: orjson refuses anything nested past its own limit (a deep body cannot make it recurse
+without bound), and nothing of capic's walks an event recursively before this check.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from itertools import accumulate
-from typing import Final
+from typing import Any
 
-__all__ = ["RateLimiter", "json_depth"]
+__all__ = ["RateLimiter", "deeper_than", "json_depth"]
+
 
 # A JSON string, written as an unrolled loop (about twice as fast as the alternation).
-_STRING: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
-_STEP: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether the parsed JSON ``value`` nests arrays and objects more than ``limit`` deep.
+
+    Walked with an explicit stack (never recursion), and only containers are followed, so a
+    batch of a thousand ordinary events costs a few milliseconds; it stops at the first
+    container past the limit."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if type(node) is dict else node
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append((child, depth + 1))
+    return False
 
 
-def json_depth(body: bytes, limit: int | None = None) -> int:
-    """How deeply the JSON text ``body`` nests arrays and objects (0 for a scalar), measured
-    on the bytes before anything is parsed (brackets inside strings do not count). With
-    ``limit``, a body with fewer opening brackets than that is not measured (it cannot nest
-    deeper) and 0 is returned."""
-    if limit is not None and body.count(b"[") + body.count(b"{") <= limit:
-        return 0
-    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
-    if not brackets:
-        return 0
-    opened = brackets.count(b"[") + brackets.count(b"{")
-    if opened <= 1:
-        return opened
-    return max(accumulate(_STEP[b] for b in brackets))
+def json_depth(value: Any) -> int:
+    """How deeply the parsed JSON ``value`` nests arrays and objects (0 for a scalar)."""
+    best = 0
+    stack: list[tuple[Any, int]] = [(value, 1)] if type(value) in (dict, list) else []
+    while stack:
+        node, depth = stack.pop()
+        best = max(best, depth)
+        children = node.values() if type(node) is dict else node
+        for child in children:
+            if type(child) in (dict, list):
+                stack.append((child, depth + 1))
+    return best
 
 
 class RateLimiter:

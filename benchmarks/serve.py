@@ -321,11 +321,90 @@ def dry_run_rate(bundle: Path, events_file: Path) -> float:
     return float(summary["events_per_second"])
 
 
+def measure_a(work: Path, bundle: Path, endpoint: str, args: argparse.Namespace) -> float:
+    """(a); returns capic's mean requests/s."""
+    single = orjson.dumps(event(0))
+    capic_rps: list[float] = []
+    bare_rps: list[float] = []
+    for _ in range(args.repeat):
+        with capic_serve(work, bundle, endpoint) as port:
+            capic_rps.append(rps(port, single, args.seconds, work))
+        with bare_app(work) as port:
+            bare_rps.append(rps(port, single, args.seconds, work))
+    ratio = [c / b for c, b in zip(capic_rps, bare_rps, strict=True)]
+    tool = "wrk" if shutil.which("wrk") else "asyncio client"
+    print(
+        f"\n(a) single-event POST /v1/events, {CONNECTIONS} connections, {tool}, "
+        f"{args.seconds:g} s x {args.repeat}"
+    )
+    print(f"    capic serve    {spread(capic_rps)} requests/s")
+    print(f"    bare Starlette {spread(bare_rps)} requests/s")
+    print(
+        f"    ratio {statistics.mean(ratio):.2f} (min {min(ratio):.2f}, max {max(ratio):.2f}; "
+        "aim >= 0.4)"
+    )
+    return statistics.mean(capic_rps)
+
+
+def measure_b(
+    work: Path, bundle: Path, endpoint: str, args: argparse.Namespace, rate: float
+) -> None:
+    single = orjson.dumps(event(0))
+    lat: dict[str, list[tuple[float, float]]] = {"capic": [], "bare": []}
+    for _ in range(args.repeat):
+        with capic_serve(work, bundle, endpoint) as port:
+            values = run_async(open_loop(port, single, rate, args.seconds, CONNECTIONS))
+            lat["capic"].append((pct(values, 0.5), pct(values, 0.99)))
+        with bare_app(work) as port:
+            values = run_async(open_loop(port, single, rate, args.seconds, CONNECTIONS))
+            lat["bare"].append((pct(values, 0.5), pct(values, 0.99)))
+    print(f"\n(b) open loop at {rate:,.0f} requests/s (half of capic's), from scheduled send times")
+    for name in ("capic", "bare"):
+        p50 = [a * 1000 for a, _ in lat[name]]
+        p99 = [b * 1000 for _, b in lat[name]]
+        print(
+            f"    {name:<6} p50 {statistics.mean(p50):.2f} ms (min {min(p50):.2f}, "
+            f"max {max(p50):.2f})  p99 {statistics.mean(p99):.2f} ms (min {min(p99):.2f}, "
+            f"max {max(p99):.2f})"
+        )
+    capic_p99 = statistics.mean(b for _, b in lat["capic"])
+    bare_p99 = statistics.mean(b for _, b in lat["bare"])
+    print(f"    p99 ratio {capic_p99 / bare_p99:.1f}x the bare app's (aim <= 10x)")
+
+
+def measure_c(work: Path, bundle: Path, endpoint: str, args: argparse.Namespace) -> None:
+    batches = [
+        orjson.dumps([event(b * 1000 + i) for i in range(1000)]) for b in range(args.batches)
+    ]
+    events_file = work / "events.jsonl"
+    events_file.write_bytes(
+        b"".join(orjson.dumps(event(i)) + b"\n" for i in range(1000 * args.batches))
+    )
+    serve_eps: list[float] = []
+    dry_eps: list[float] = []
+    for _ in range(args.repeat):
+        with capic_serve(work, bundle, endpoint) as port:
+            serve_eps.append(batch_throughput(port, batches))
+        dry_eps.append(dry_run_rate(bundle, events_file))
+    ratio = [s / d for s, d in zip(serve_eps, dry_eps, strict=True)]
+    print(
+        f"\n(c) 1,000-event requests ({args.batches} per run, 4 connections) while delivering "
+        "to the emulator"
+    )
+    print(f"    capic serve         {spread(serve_eps)} events/s")
+    print(f"    capic run --dry-run {spread(dry_eps)} events/s")
+    print(
+        f"    ratio {statistics.mean(ratio):.2f} (min {min(ratio):.2f}, max {max(ratio):.2f}; "
+        "aim >= 0.5)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each load run")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of each figure")
     parser.add_argument("--batches", type=int, default=20, help="1,000-event requests in (c)")
+    parser.add_argument("--only", default="abc", help="which figures to measure, e.g. c")
     args = parser.parse_args()
     print(_common.machine_line())
     work = Path(tempfile.mkdtemp(prefix="capic-bench-serve-"))
@@ -335,72 +414,17 @@ def main() -> int:
             capture_output=True, text=True, env=env(), check=True,
         )  # fmt: skip
         bundle = Path(built.stdout.strip().splitlines()[-1])
-        single = orjson.dumps(event(0))
-        tool = "wrk" if shutil.which("wrk") else "asyncio client"
-        capic_rps: list[float] = []
-        bare_rps: list[float] = []
-        lat: dict[str, list[tuple[float, float]]] = {"capic": [], "bare": []}
         with emulator() as endpoint:
-            for _ in range(args.repeat):
-                with capic_serve(work, bundle, endpoint) as port:
-                    capic_rps.append(rps(port, single, args.seconds, work))
-                with bare_app(work) as port:
-                    bare_rps.append(rps(port, single, args.seconds, work))
-            rate = statistics.mean(capic_rps) / 2
-            for _ in range(args.repeat):
-                with capic_serve(work, bundle, endpoint) as port:
-                    values = run_async(open_loop(port, single, rate, args.seconds, CONNECTIONS))
-                    lat["capic"].append((pct(values, 0.5), pct(values, 0.99)))
-                with bare_app(work) as port:
-                    values = run_async(open_loop(port, single, rate, args.seconds, CONNECTIONS))
-                    lat["bare"].append((pct(values, 0.5), pct(values, 0.99)))
-            batches = [
-                orjson.dumps([event(b * 1000 + i) for i in range(1000)])
-                for b in range(args.batches)
-            ]
-            events_file = work / "events.jsonl"
-            events_file.write_bytes(
-                b"".join(orjson.dumps(event(i)) + b"\n" for i in range(1000 * args.batches))
-            )
-            serve_eps: list[float] = []
-            dry_eps: list[float] = []
-            for _ in range(args.repeat):
-                with capic_serve(work, bundle, endpoint) as port:
-                    serve_eps.append(batch_throughput(port, batches))
-                dry_eps.append(dry_run_rate(bundle, events_file))
-        ratio_a = [c / b for c, b in zip(capic_rps, bare_rps, strict=True)]
-        print(
-            f"\n(a) single-event POST /v1/events, {CONNECTIONS} connections, {tool}, "
-            f"{args.seconds:g} s x {args.repeat}"
-        )
-        print(f"    capic serve   {spread(capic_rps)} requests/s")
-        print(f"    bare Starlette {spread(bare_rps)} requests/s")
-        print(
-            f"    ratio {statistics.mean(ratio_a):.2f} (min {min(ratio_a):.2f}, max {max(ratio_a):.2f}; aim >= 0.4)"
-        )
-        print(
-            f"\n(b) open loop at {rate:,.0f} requests/s (half of capic's), from scheduled send times"
-        )
-        for name in ("capic", "bare"):
-            p50 = [a * 1000 for a, _ in lat[name]]
-            p99 = [b * 1000 for _, b in lat[name]]
-            print(
-                f"    {name:<6} p50 {statistics.mean(p50):.2f} ms (min {min(p50):.2f}, max {max(p50):.2f})"
-                f"  p99 {statistics.mean(p99):.2f} ms (min {min(p99):.2f}, max {max(p99):.2f})"
-            )
-        p99_ratio = statistics.mean(b for _, b in lat["capic"]) / statistics.mean(
-            b for _, b in lat["bare"]
-        )
-        print(f"    p99 ratio {p99_ratio:.1f}x the bare app's (aim <= 10x)")
-        ratio_c = [s / d for s, d in zip(serve_eps, dry_eps, strict=True)]
-        print(
-            f"\n(c) 1,000-event requests ({args.batches} per run, 4 connections) while delivering to the emulator"
-        )
-        print(f"    capic serve        {spread(serve_eps)} events/s")
-        print(f"    capic run --dry-run {spread(dry_eps)} events/s")
-        print(
-            f"    ratio {statistics.mean(ratio_c):.2f} (min {min(ratio_c):.2f}, max {max(ratio_c):.2f}; aim >= 0.5)"
-        )
+            rate = 0.0
+            if "a" in args.only:
+                rate = measure_a(work, bundle, endpoint, args) / 2
+            if "b" in args.only:
+                if not rate:
+                    with capic_serve(work, bundle, endpoint) as port:
+                        rate = rps(port, orjson.dumps(event(0)), args.seconds, work) / 2
+                measure_b(work, bundle, endpoint, args, rate)
+            if "c" in args.only:
+                measure_c(work, bundle, endpoint, args)
         print(f"\nload average after: {_common.load_average()}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -215,8 +217,27 @@ def service(
         svc.stop()
 
 
+_BUILT: dict[str, Path] = {}
+
+
 def build_bundle(tmp: Path, environment: str = "production", project: Path = SHOP) -> Path:
-    """The shop's bundle for ``environment`` (through the CLI, as a deployment builds it)."""
+    """The bundle of ``project`` for ``environment``, built through the CLI as a deployment
+    builds it. The unchanged shop is built once per test process (bundles are reproducible);
+    each test gets its own copy."""
+    if project == SHOP:
+        built = _BUILT.get(environment)
+        if built is None:
+            built = _BUILT[environment] = _build(
+                Path(tempfile.mkdtemp(prefix="capic-shop-")), environment, project
+            )
+        copy = tmp / built.name
+        if not copy.exists():
+            shutil.copy(built, copy)
+        return copy
+    return _build(tmp, environment, project)
+
+
+def _build(tmp: Path, environment: str, project: Path) -> Path:
     out = tmp / f"dist-{environment}"
     done = subprocess.run(
         [*CAPIC, "build", str(project), "--env", environment, "-o", str(out)],

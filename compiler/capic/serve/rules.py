@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    from capic.bundle.load import BundleSlot
+
 __all__ = ["BundleSource", "Loaded", "ProjectSource", "RuleSet", "RuleSource", "SourceError"]
 
 log = logging.getLogger("capic.serve")
@@ -72,12 +74,15 @@ class BundleSource:
         *,
         env_name: str | None = None,
         key: Ed25519PublicKey | str | Path | None = None,
+        slot: BundleSlot | None = None,
     ) -> None:
+        """``slot`` (how bundles are verified) defaults to one that requires a signature by
+        ``key`` when a key is given."""
         from capic.bundle.load import BundleSlot
 
         self.path = Path(path)
         self.env_name = env_name
-        self.slot = BundleSlot(key=key, require_signature=key is not None)
+        self.slot = slot or BundleSlot(key=key, require_signature=key is not None)
 
     def load(self) -> Loaded:
         result = self.slot.switch(self.path)

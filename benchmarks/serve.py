@@ -16,7 +16,8 @@ connections on uvloop, one request per connection at a time.
     .venv/bin/python benchmarks/serve.py [--seconds 5] [--repeat 3]
 
 The machine is shared (2 cores, several agents): the load average is printed before and
-after, and the spread says how much to trust each figure.
+after, and the spread says how much to trust each figure. The emulator (standing in for Meta)
+runs niced; the service delivers to it throughout, as a deployed one delivers to Meta.
 """
 
 from __future__ import annotations
@@ -101,11 +102,14 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def emulator() -> Iterator[str]:
+    # The emulator stands in for Meta, which runs elsewhere: niced, so that its validation
+    # work does not count as the service's when both share this machine's two cores.
     proc = subprocess.Popen(
         [*capic(), "emulator", "--port", "0", "--token", TOKEN, "--keep", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env(),
+        preexec_fn=lambda: os.nice(15),
     )
     assert proc.stdout is not None
     line = proc.stdout.readline().decode()

@@ -76,9 +76,20 @@ def test_insecure_no_auth_and_the_capic_ingest_token_fallback(tmp_path: Path) ->
     with service(tmp_path, args, env={"CAPIC_INGEST_TOKEN": "fallback-token"}) as svc:
         ok = svc.post("/v1/events", purchase(1), headers={"authorization": "Bearer fallback-token"})
         assert ok.status_code == 202
-    args[-1] = str(tmp_path / "b.sqlite")
-    with service(tmp_path, [*args, "--insecure-no-auth"]) as svc:
+    # The same deployment from CAPIC_* variables alone (as a container is configured).
+    variables = {
+        "CAPIC_BUNDLE": str(bundle),
+        "CAPIC_ENDPOINT": "http://127.0.0.1:9",
+        "CAPIC_DRAIN_TIMEOUT": "0",
+        "CAPIC_OUTBOX": str(tmp_path / "b.sqlite"),
+        "CAPIC_INSECURE_NO_AUTH": "1",
+        "CAPIC_MAX_EVENTS": "2",
+    }
+    with service(tmp_path, [], env=variables) as svc:
         assert svc.post("/v1/events", purchase(2), token=False).status_code == 202
+        too_many = svc.post("/v1/events", [purchase(3)] * 3, token=False)
+        assert too_many.status_code == 413
+    assert (tmp_path / "b.sqlite").exists()
 
 
 def test_a_second_process_on_the_same_outbox_is_refused(tmp_path: Path) -> None:

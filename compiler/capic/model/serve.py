@@ -119,11 +119,11 @@ def resolve_serve(resolver: _Resolver, decl: ast.ServeDecl, file: str, where: st
     """The IR of one ``serve { }`` block; type problems are reported through ``resolver``."""
     fields: dict[str, ir.Field] = {}
     for item in decl.body.items:
-        if isinstance(item, ast.Section):
+        if not isinstance(item, ast.Assignment):  # a section (or anything else a block holds)
             resolver.error(
                 "R007",
-                f"{where} has no section `{item.name}`",
-                item.name_span,
+                f"{where} holds settings only",
+                item.span,
                 "settings are `key = value` entries",
             )
             continue

@@ -17,6 +17,7 @@ from capic.diagnostics import Diagnostic, Span
 from capic.model import ir
 from capic.model.stdlib import FUNCTIONS, ROOTS, TEST_MATCHERS
 from capic.model.types import infer_type
+from capic.runtime.stdlib import compile_regex
 from capic.syntax import ast
 
 #: Source section name -> (Conversions API key, allowed nested sections).
@@ -61,7 +62,6 @@ TEST_FIELDS = {
     "environment": "the environment the test runs in",
     "now": "the fixed clock: unix seconds or an ISO-8601 string",
 }
-_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:
@@ -605,11 +605,8 @@ class Resolver:
             return ir.Binary(node.op, left, right, node.span)
         if isinstance(node, ast.Match):
             operand = self.expr(node.operand, scope, context)
-            flags = 0
-            for ch in node.flags:
-                flags |= _REGEX_FLAGS[ch]
             try:
-                re.compile(node.pattern, flags)
+                compile_regex(node.pattern, node.flags)
             except re.error as exc:
                 self.error(
                     "R008", f"invalid regex: {exc.msg}", node.pattern_span, "fix the pattern"

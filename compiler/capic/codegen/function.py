@@ -159,6 +159,8 @@ class FunctionWriter:
             return Val(Code(f"{self.module.fn('matches')}({regex}, {operand.code})"), "bool")
         if isinstance(node, ir.Comprehension):
             return self._comprehension(node, no_walrus)
+        if isinstance(node, ir.Cond):
+            return self._cond(node, cond, no_walrus)
         if isinstance(node, ir.ListOf):
             items = ", ".join(self.expr(i, no_walrus=no_walrus).code for i in node.items)
             return Val(Code(f"[{items}]"))
@@ -290,6 +292,19 @@ class FunctionWriter:
             rc = self.expr(node.right, no_walrus=no_walrus).code
         kind = "bool" if op in _BOOL_OPS else None
         return Val(Code(f"{self.module.fn(impl)}({lc}, {rc})"), kind)
+
+    def _cond(self, node: ir.Cond, cond: bool, no_walrus: bool) -> Val:
+        """``if t then a else b``: Python's conditional expression has the language's truth
+        (null, false, 0, "", [] and {} are false); a constant test keeps one branch only."""
+        test = self.consts.value(node.test)
+        if test is not UNKNOWN:
+            chosen = node.then if stdlib.truthy(test) else node.otherwise
+            return self.expr(chosen, cond=cond, no_walrus=no_walrus)
+        t = self.expr(node.test, cond=True, no_walrus=no_walrus)
+        a = self.expr(node.then, cond=cond, no_walrus=no_walrus)
+        b = self.expr(node.otherwise, cond=cond, no_walrus=no_walrus)
+        kind = "bool" if a.kind == "bool" and b.kind == "bool" else None
+        return Val(Code(f"({a.code} if {t.code} else {b.code})"), kind)
 
     def _comprehension(self, node: ir.Comprehension, no_walrus: bool) -> Val:
         # Python forbids := anywhere inside a comprehension's iterable.

@@ -19,7 +19,7 @@ from capic.diagnostics import Span
 from capic.model import ir
 from capic.model.evaluate import UNKNOWN, Evaluator
 from capic.model.stdlib import FUNCTIONS
-from capic.model.types import infer_type
+from capic.model.types import infer_type, join_types
 
 __all__ = ["UNKNOWN", "Analyzer", "Dynamic", "ReprList", "is_list_section"]
 
@@ -227,6 +227,8 @@ class Analyzer:
             if right == "null":
                 return left
             return left if left == right else None
+        if isinstance(expr, ir.Cond):
+            return join_types(self.static_type(expr.then), self.static_type(expr.otherwise))
         if self._is_placeholder(expr):
             return None
         return infer_type(expr)

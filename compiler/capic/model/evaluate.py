@@ -280,6 +280,12 @@ class Evaluator:
             return UNKNOWN
         return stdlib.matches(pattern, operand)
 
+    def _cond(self, expr: ir.Cond, scope: _Scope | None) -> Any:
+        test = self._eval(expr.test, scope)
+        if test is UNKNOWN:
+            return UNKNOWN
+        return self._eval(expr.then if truthy(test) else expr.otherwise, scope)
+
     def _comprehension(self, expr: ir.Comprehension, scope: _Scope | None) -> Any:
         source = self._eval(expr.source, scope)
         if source is UNKNOWN:
@@ -319,6 +325,7 @@ _HANDLERS: dict[type, _Handler] = {
     ir.Binary: Evaluator._binary,
     ir.Match: Evaluator._match,
     ir.Comprehension: Evaluator._comprehension,
+    ir.Cond: Evaluator._cond,
 }
 
 #: Pure functions (folded when every argument is a constant), by language name.

@@ -12,7 +12,6 @@ reaches Meta, so a rewrite of the rules that sends the same events leaves it unc
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import jinja2
 
     from capic.model import ir
+    from capic.model.evaluate import Evaluator
 
 __all__ = [
     "CodegenError",
@@ -96,13 +97,24 @@ def _version(text: str) -> Code:
     return Code(text) if _VERSION.fullmatch(text) else lit(text)
 
 
+def _event_names(send: ir.Send, consts: Evaluator) -> list[str]:
+    """The event names a send can take: its name, or those a computed name can give."""
+    if send.event_expr is None:
+        return [send.event]
+    possible = consts.possible(send.event_expr) or []
+    return sorted({v for v, _ in possible if type(v) is str and v})
+
+
 def _rules_metadata(project: ir.Project) -> tuple[dict[str, Any], ...]:
+    from capic.model.evaluate import Evaluator
+
+    consts = Evaluator(project.elements)
     out = []
     for rule in project.rules:
         out.append(
             {
                 "name": rule.name,
-                "events": [s.event for s in rule.sends],
+                "events": [n for s in rule.sends for n in _event_names(s, consts)],
                 "pixels": list(dict.fromkeys(s.pixel for s in rule.sends)),
                 "file": rule.file,
                 "line": rule.name_span.line,
@@ -135,7 +147,7 @@ def generate(project: ir.Project, environment: str | None = None) -> str:
     except EnvironmentConfigError as exc:
         raise CodegenError(str(exc)) from None
     _check(project, env)
-    parts, _ = compile_project_parts(project)
+    parts, _ = compile_project_parts(project, env.consent)
     files = sorted(project.files, key=lambda f: f.path)
     sources = [
         (lit(f.path), Code(f.sha256) if _SHA256.fullmatch(f.sha256) else lit(f.sha256))
@@ -157,6 +169,13 @@ def generate(project: ir.Project, environment: str | None = None) -> str:
         "settings": pretty(settings),
         "pixels": pretty(pixels),
         "rules": pretty(_rules_metadata(project)),
+        "consent": pretty(
+            {
+                "required": project.config.consent == "required",
+                "pixels": {p: gate.otherwise for p, gate in env.consent.items()},
+            }
+        ),
+        "consent_functions": parts.consent_functions,
         "rule_names": [(Code(f"_RULE_{i}"), lit(r.name)) for i, r in enumerate(project.rules)],
         "imports": parts.imports,
         "constants": parts.constants,

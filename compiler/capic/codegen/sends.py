@@ -92,9 +92,20 @@ class SendPlan:
     runtime_keys: tuple[str, ...]
     #: The constant action_source, when it reaches the event as written.
     action_source: str | None
+    #: A computed event name: the names it can take (None when the set is open).
+    event_names: tuple[str, ...] | None = None
+    #: The consent gate in force for this send (None: no gate, or the send is exempt), and
+    #: the module function that evaluates it.
+    gate: ir.Consent | None = None
+    gate_fn: Code | None = None
 
     @classmethod
-    def of(cls, send: ir.Send, consts: Evaluator) -> SendPlan:
+    def of(
+        cls,
+        send: ir.Send,
+        consts: Evaluator,
+        gates: dict[str, tuple[ir.Consent, Code]] | None = None,
+    ) -> SendPlan:
         entries: list[Entry] = []
         runtime_keys: list[str] = []
         test_code: ir.Expr | None = None
@@ -130,7 +141,27 @@ class SendPlan:
             value = consts.value(source_entry.value)
             if type(value) is str:
                 source = value
-        return cls(send, tuple(entries), test_code, test_at, tuple(runtime_keys), source)
+        names: tuple[str, ...] | None = None
+        if send.event_expr is not None:
+            possible = consts.possible(send.event_expr)
+            if possible is not None:
+                names = tuple(sorted({v for v, _ in possible if type(v) is str and v}))
+        gate = (gates or {}).get(send.pixel) if send.exemption is None else None
+        return cls(
+            send,
+            tuple(entries),
+            test_code,
+            test_at,
+            tuple(runtime_keys),
+            source,
+            names,
+            gate[0] if gate is not None else None,
+            gate[1] if gate is not None else None,
+        )
+
+    @property
+    def computed(self) -> bool:
+        return self.send.event_expr is not None
 
     @property
     def exprs(self) -> list[ir.Expr]:
@@ -157,15 +188,23 @@ _Entries = list[tuple[Code, "Code | _Entries"]]
 
 
 def send_lines(
-    fn: FunctionWriter, parts: ModuleParts, rule_index: int, send_index: int, plan: SendPlan
+    fn: FunctionWriter,
+    parts: ModuleParts,
+    rule_index: int,
+    send_index: int,
+    plan: SendPlan,
+    *,
+    name_var: Code | None = None,
+    guarded: bool = False,
 ) -> None:
-    """Emit the statements of one send (see the module docstring)."""
+    """Emit the statements of one send (see the module docstring). ``name_var``: the local
+    holding a computed event name; ``guarded``: it may be None (the send is then skipped)."""
     send = plan.send
     fn.prepare(plan.exprs)
     # Every expression is built before the first line is emitted, in source order, so that
     # the object bindings they need go to the top level of the rule function.
     section_lines: list[tuple[str, int]] = []
-    event: _Entries = [(lit("event_name"), lit(send.event))]
+    event: _Entries = [(lit("event_name"), name_var if name_var is not None else lit(send.event))]
     test_code: Code | None = None
     user: UserPlan | None = None
     for index, entry in enumerate(plan.entries):
@@ -186,28 +225,51 @@ def send_lines(
         test_code = fn.expr(plan.test_event_code).code
     user_lines = _user_lines(fn, user) if user is not None else None
     spec = Code(f"_SEND_{rule_index}_{send_index}")
-    parts.specs.append(
-        (
-            spec,
-            [
-                (Code("rule"), Code(f"_RULE_{rule_index}")),
-                (Code("pixel"), lit(send.pixel)),
-                (Code("event_name"), lit(send.event)),
-                (Code("keys"), lit(plan.runtime_keys)),
-                (Code("sections"), lit(plan.nested_sections)),
-                *(
-                    [(Code("action_source"), lit(plan.action_source))]
-                    if plan.action_source is not None
-                    else []
-                ),
-            ],
+    args = [
+        (Code("rule"), Code(f"_RULE_{rule_index}")),
+        (Code("pixel"), lit(send.pixel)),
+        (Code("keys"), lit(plan.runtime_keys)),
+        (Code("sections"), lit(plan.nested_sections)),
+        *(
+            [(Code("action_source"), lit(plan.action_source))]
+            if plan.action_source is not None
+            else []
+        ),
+    ]
+    if name_var is None:
+        parts.specs.append(
+            (
+                spec,
+                Code("_SendSpec"),
+                [args[0], args[1], (Code("event_name"), lit(send.event)), *args[2:]],
+            )
         )
-    )
+        spec_use = spec
+    else:
+        fn.module.runtime.add(("sendspecs", "SpecsByName"))
+        parts.specs.append(
+            (spec, Code("_SpecsByName"), [(Code("names"), lit(plan.event_names or ())), *args])
+        )
+        spec_use = Code(f"(sp := {spec}[{name_var}])")
+        spec = Code("sp")
     fn.emit(f"# send {lit(send.event)} to {lit(send.pixel)}")
     for line, extra in section_lines:
         fn.emit(line, 1 + extra)
     fn.emit(f"ev = {_render_dict(event, 1)}")
-    fn.emit(f"if _begin(s, {spec}, ev):")
+    named = f"{name_var} is not None and " if guarded and name_var is not None else ""
+    begin = f"{named}_begin(s, {spec_use}, ev)"
+    if plan.gate is not None and plan.gate_fn is not None:
+        if plan.gate.otherwise == "drop":
+            fn.emit(f"if {named}not {plan.gate_fn}(s):")
+            fn.emit("s.stats.consent['dropped'] += 1", 2)
+            fn.emit(f"elif {begin}:")
+        else:
+            fn.emit(f"if {named}not {plan.gate_fn}(s):")
+            for text, extra in _ldu_lines():
+                fn.emit(text, 2 + extra)
+            fn.emit(f"if {begin}:")
+    else:
+        fn.emit(f"if {begin}:")
     conversion_lines = _conversion_lines(fn, plan)
     if conversion_lines or user_lines is not None:
         fn.emit("inv = s.stats.invalid_values", 2)
@@ -223,6 +285,19 @@ def send_lines(
     finish = f"_finish(s, out, {spec}, ev, {ud}"
     finish += f", {test_code})" if test_code is not None else ")"
     fn.emit(finish, 2)
+
+
+def _ldu_lines() -> list[tuple[str, int]]:
+    """Consent denied, outcome Limited Data Use: the event goes with ``["LDU"]``, and with
+    country and state 0 (Meta geolocates) unless the send set them."""
+    return [
+        ("s.stats.consent['limited_data_use'] += 1", 0),
+        ("ev['data_processing_options'] = ['LDU']", 0),
+        ("if ev.get('data_processing_options_country') is None:", 0),
+        ("ev['data_processing_options_country'] = 0", 1),
+        ("if ev.get('data_processing_options_state') is None:", 0),
+        ("ev['data_processing_options_state'] = 0", 1),
+    ]
 
 
 def _render_dict(entries: _Entries, indent: int) -> str:

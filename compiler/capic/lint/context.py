@@ -91,6 +91,8 @@ class LintContext:
             if rule.condition is not None:
                 names |= self.analyzer.element_refs(rule.condition)
             for send in rule.sends:
+                if send.event_expr is not None:
+                    names |= self.analyzer.element_refs(send.event_expr)
                 for _, f in send.body.fields():
                     names |= self.analyzer.element_refs(f.value)
         return frozenset(names)

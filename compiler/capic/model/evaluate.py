@@ -153,6 +153,103 @@ class Evaluator:
     def is_const(self, expr: ir.Expr) -> bool:
         return self.value(expr) is not UNKNOWN
 
+    def possible(self, expr: ir.Expr) -> list[tuple[Any, Span | None]] | None:
+        """Every value ``expr`` can take when they are finitely many and known without the
+        event: a constant, a lookup in a constant table (``names[event.type]``: each value of
+        the table, or null when the key is missing), the branches of ``if`` and ``??``. Each
+        value comes with the span of the literal that wrote it (None when it was computed).
+        None when the set is open (the value comes from the event)."""
+        found = self._possible(expr, set())
+        if found is None:
+            return None
+        out: list[tuple[Any, Span | None]] = []
+        seen: set[str] = set()
+        for value, span in found:
+            key = repr(value)
+            if key not in seen:
+                seen.add(key)
+                out.append((value, span))
+        return out if len(out) <= _MAX_POSSIBLE else None
+
+    def _possible(self, expr: ir.Expr, visiting: set[str]) -> list[tuple[Any, Span | None]] | None:
+        value = self.value(expr)
+        if value is not UNKNOWN:
+            return [(value, _written_at(expr, self.elements))]
+        if isinstance(expr, ir.ElementRef):
+            element = self.elements.get(expr.name)
+            if element is None or expr.name in visiting:
+                return None
+            return self._possible(element.value, visiting | {expr.name})
+        if isinstance(expr, ir.Cond):
+            test = self.value(expr.test)
+            if test is not UNKNOWN:
+                return self._possible(expr.then if truthy(test) else expr.otherwise, visiting)
+            then = self._possible(expr.then, visiting)
+            otherwise = self._possible(expr.otherwise, visiting)
+            return None if then is None or otherwise is None else then + otherwise
+        if isinstance(expr, ir.Binary) and expr.op == "??":
+            left = self._possible(expr.left, visiting)
+            if left is None:
+                return None
+            present = [(v, sp) for v, sp in left if v is not None]
+            if len(present) == len(left):
+                return present
+            right = self._possible(expr.right, visiting)
+            return None if right is None else present + right
+        if isinstance(expr, ir.Path):
+            return self._possible_lookup(expr, visiting)
+        return None
+
+    def _possible_lookup(
+        self, expr: ir.Path, visiting: set[str]
+    ) -> list[tuple[Any, Span | None]] | None:
+        """A path into a constant table with segments that depend on the event."""
+        candidates: list[Any] = [self._table(expr.base, visiting)]
+        if candidates[0] is UNKNOWN:
+            return None
+        may_miss = False
+        for seg in expr.segments:
+            key = seg if isinstance(seg, str | int) else self.value(seg)
+            nxt: list[Any] = []
+            for node in candidates:
+                children = _children(node)
+                if key is UNKNOWN:
+                    nxt.extend(children.values())
+                    may_miss = True
+                elif (k := _key(key, node)) is not None and k in children:
+                    nxt.append(children[k])
+                else:
+                    may_miss = True
+            candidates = [
+                self._table(c, visiting) if isinstance(c, ir.ElementRef) else c for c in nxt
+            ]
+            if len(candidates) > _MAX_POSSIBLE or any(c is UNKNOWN for c in candidates):
+                return None
+        out: list[tuple[Any, Span | None]] = [(None, None)] if may_miss else []
+        for node in candidates:
+            if isinstance(node, _Leaf):
+                out.append((node.value, None))
+                continue
+            found = self._possible(node, visiting)
+            if found is None:
+                return None
+            out.extend(found)
+        return out
+
+    def _table(self, expr: ir.Expr, visiting: set[str]) -> Any:
+        """A constant container as its IR literal (to keep the spans of its values) or as a
+        folded value; UNKNOWN when it depends on the event."""
+        while isinstance(expr, ir.ElementRef):
+            element = self.elements.get(expr.name)
+            if element is None or expr.name in visiting:
+                return UNKNOWN
+            visiting = visiting | {expr.name}
+            expr = element.value
+        if isinstance(expr, ir.ObjectOf | ir.ListOf) and self.value(expr) is not UNKNOWN:
+            return expr
+        value = self.value(expr)
+        return UNKNOWN if value is UNKNOWN else _Leaf(value)
+
     # ------------------------------------------------------------------ evaluation
     def _eval(self, expr: ir.Expr, scope: _Scope | None) -> Any:
         return self.value(expr) if scope is None else self._value(expr, scope)
@@ -310,6 +407,62 @@ class Evaluator:
                 return UNKNOWN
             out.append(value)
         return self._checked(out)
+
+
+#: Sets of possible values larger than this are treated as open.
+_MAX_POSSIBLE: Final = 1000
+
+
+class _Leaf:
+    """A folded value met while walking a table (no source span)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _children(node: Any) -> dict[Any, Any]:
+    """The members of a table node by key (object keys, list indexes; negative indexes too)."""
+    if isinstance(node, ir.ObjectOf):
+        return dict(node.entries)
+    if isinstance(node, ir.ListOf):
+        n = len(node.items)
+        return {**dict(enumerate(node.items)), **{i - n: item for i, item in enumerate(node.items)}}
+    if isinstance(node, _Leaf):
+        value = node.value
+        if type(value) is dict:
+            return {k: _Leaf(v) for k, v in value.items()}
+        if type(value) is list:
+            n = len(value)
+            return {
+                **{i: _Leaf(v) for i, v in enumerate(value)},
+                **{i - n: _Leaf(v) for i, v in enumerate(value)},
+            }
+    return {}
+
+
+def _key(key: Any, node: Any) -> str | int | None:
+    """A segment as the runtime uses it on ``node``: a field name on an object, an integer
+    (or integral float) on a list; None when it reads nothing."""
+    listy = isinstance(node, ir.ListOf) or (isinstance(node, _Leaf) and type(node.value) is list)
+    if type(key) is str:
+        return None if listy else key
+    if listy and (type(key) is int or (type(key) is float and key.is_integer())):
+        return int(key)
+    return None
+
+
+def _written_at(expr: ir.Expr, elements: Mapping[str, ir.Element]) -> Span | None:
+    """Where a constant was written: the literal itself, or the element it comes from."""
+    seen: set[str] = set()
+    while isinstance(expr, ir.ElementRef) and expr.name not in seen:
+        seen.add(expr.name)
+        element = elements.get(expr.name)
+        if element is None:
+            return None
+        expr = element.value
+    return expr.span
 
 
 _Handler = Callable[[Evaluator, Any, "_Scope | None"], Any]

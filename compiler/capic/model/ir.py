@@ -468,6 +468,19 @@ class Project:
         return data
 
 
+def consent_gate(project: Project, environment: Environment | None, pixel: str) -> Consent | None:
+    """The consent gate of ``pixel`` in ``environment``: the environment's override of the
+    pixel, else the environment's own gate, else the pixel's."""
+    if environment is not None:
+        override = environment.pixels.get(pixel)
+        if override is not None and override.consent is not None:
+            return override.consent
+        if environment.consent is not None:
+            return environment.consent
+    declared = project.pixels.get(pixel)
+    return declared.consent if declared is not None else None
+
+
 # ----------------------------------------------------------------------------- serialization
 
 _EXCLUDED = {"text", "comments"}

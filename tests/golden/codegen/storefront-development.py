@@ -26,7 +26,17 @@ from capic.runtime.payload import section_conversion as _section_conversion
 from capic.runtime.hashing import WHITESPACE as _WS
 from capic.runtime.hashing import sha256 as _sha
 
-__all__ = ["DEFAULT_CONTEXT", "ENVIRONMENT", "PIXELS", "RULES", "SETTINGS", "SOURCES", "process"]
+__all__ = [
+    "CONSENT",
+    "DEFAULT_CONTEXT",
+    "ENVIRONMENT",
+    "PIXELS",
+    "RULES",
+    "SETTINGS",
+    "SOURCES",
+    "consent_granted",
+    "process",
+]
 
 CAPIC_VERSION = '0.1.0'
 DSL_VERSION = '1'
@@ -125,6 +135,8 @@ RULES = (
         'line': 3,
     },
 )
+#: Consent: whether the project requires it, and the outcome of each pixel's gate.
+CONSENT = {'required': False, 'pixels': {}}
 
 #: Used when process() is called without a context.
 DEFAULT_CONTEXT = _Context()
@@ -1585,3 +1597,16 @@ def process(event, request=None, *, context=None):
     if not matched:
         stats.unmatched += 1
     return out
+
+
+_CONSENT_GATES = {}
+
+
+def consent_granted(event, request=None, pixel=None, *, context=None):
+    """True when the consent gate of ``pixel`` (of every pixel when None) lets ``event``
+    through as it is; True for a pixel without a gate."""
+    s = _Scope(event, request, DEFAULT_CONTEXT if context is None else context)
+    if pixel is not None:
+        gate = _CONSENT_GATES.get(pixel)
+        return True if gate is None else gate(s)
+    return all(gate(s) for gate in _CONSENT_GATES.values())

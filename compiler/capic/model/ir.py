@@ -360,6 +360,9 @@ class Send:
     exemption: Exemption | None = None
     #: Shared blocks spread into the send (directly or through other shared blocks).
     spreads: tuple[str, ...] = ()
+    #: The linter checks a send with a computed name once per name it can take, as a copy
+    #: of the send with that name; the copy points back at the send.
+    variant_of: Send | None = field(default=None, compare=False, repr=False)
 
     def locate(self, path: tuple[str | int, ...]) -> Span:
         if path and path[0] == "event_name":
@@ -483,7 +486,7 @@ def consent_gate(project: Project, environment: Environment | None, pixel: str) 
 
 # ----------------------------------------------------------------------------- serialization
 
-_EXCLUDED = {"text", "comments"}
+_EXCLUDED = {"text", "comments", "variant_of"}
 
 
 def to_json(obj: Any) -> Any:

@@ -1,7 +1,8 @@
 """Every check of the linter, one class each; importing this package registers them all.
 
 Modules by group: requirements (M), schema_failures (V), literals (L), dedup (D), privacy and
-consent (P), quality (Q), hygiene (H). ``docs/rules.md`` is generated from the classes
+consent (P), quality (Q), hygiene (H); language (shared blocks and computed event names: H050,
+L050, L051). ``docs/rules.md`` is generated from the classes
 (``python -m capic.lint.docs``).
 """
 
@@ -9,6 +10,7 @@ from capic.lint.checks import (
     consent,
     dedup,
     hygiene,
+    language,
     literals,
     privacy,
     quality,
@@ -20,6 +22,7 @@ __all__ = [
     "consent",
     "dedup",
     "hygiene",
+    "language",
     "literals",
     "privacy",
     "quality",

@@ -5,8 +5,9 @@ A plan lists the send's entries in source order (the event dict keeps that order
 fields, sections, and the user section, whose place in the event is held by a ``user_data``
 placeholder. The generated statements then:
 
-1. build every section without nested sections straight-line, without its null members
-   (``sec_N``); sections with nested sections stay a dict display, pruned at run time;
+1. build every section without nested sections straight-line, without its empty members
+   (null, ``""``, ``[]``, ``{}``: ``sec_N``); sections with nested sections stay a dict
+   display, pruned at run time;
 2. build the event dict ``ev`` (``event_name`` first);
 3. call ``_begin`` (conversions of the top-level fields the runtime must look at, pruning of
    the other sections, the time offset);
@@ -29,7 +30,7 @@ from capic.model import ir
 from capic.model.evaluate import UNKNOWN, Evaluator
 from capic.runtime.hashing import MEMO_KEYS
 from capic.runtime.normalize import HASHED_KEYS
-from capic.runtime.payload import SECTION_COERCIONS, TOP_COERCIONS
+from capic.runtime.payload import KEEP_EMPTY, SECTION_COERCIONS, TOP_COERCIONS
 
 __all__ = ["FieldPlan", "SectionPlan", "SendPlan", "UserPlan", "send_lines"]
 
@@ -53,6 +54,12 @@ class FieldPlan:
     def scalar(self) -> bool:
         """A constant that is not a container (nothing to prune inside it)."""
         return self.const and type(self.value) not in (list, dict)
+
+    @property
+    def left_out(self) -> bool:
+        """A constant that is never sent: null, or empty (``""``, ``[]``, ``{}``) where the
+        schema gives the empty value no meaning."""
+        return self.const and is_empty(self.value) and self.key not in KEEP_EMPTY
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +136,8 @@ class SendPlan:
                 test_code, test_at = entry.value, len(entries)
             elif key != "event_name":
                 plan = FieldPlan(key, entry.value, consts.value(entry.value))
+                if plan.left_out and plan.value is not None:
+                    continue  # "", [] or {}: never sent (null stays: begin drops it)
                 if not _needs_no_work(plan):
                     runtime_keys.append(key)
                 entries.append(plan)
@@ -337,14 +346,15 @@ def _flat_section_lines(fn: FunctionWriter, plan: SectionPlan) -> list[tuple[str
     name = plan.var
     lines: list[tuple[str, int]] = [(f"{name} = {{}}", 0)]
     for field in plan.fields:
-        if field.value is None:
-            continue  # null is left out
+        if field.left_out:
+            continue  # null, "", [] and {} are left out
         code = fn.expr(field.expr).code
         if field.scalar:
             lines.append((f"{name}[{lit(field.key)}] = {code}", 0))
             continue
         fn.module.payload.add("put_pruned")
-        lines.append((f"if (x := {code}) is not None:", 0))
+        # Truthy, or a falsy value that is sent (0, 0.0, false): not null, "", [] or {}.
+        lines.append((f"if (x := {code}) or x == 0:", 0))
         lines.append(("if type(x) is dict or type(x) is list:", 1))
         lines.append((f"_put_pruned({name}, {lit(field.key)}, x)", 2))
         lines.append(("else:", 1))
@@ -362,7 +372,7 @@ def _conversion_lines(fn: FunctionWriter, plan: SendPlan) -> list[tuple[str, int
             continue
         name = section.var
         coercions = SECTION_COERCIONS.get(section.key, {})
-        present = {f.key: f.value for f in section.fields}
+        present = {f.key: f.value for f in section.fields if not f.left_out}
         for key, (_, fast) in coercions.items():
             if key not in present:
                 continue
@@ -389,8 +399,8 @@ def _user_lines(fn: FunctionWriter, plan: UserPlan) -> list[tuple[str, int]]:
     lines: list[tuple[str, int]] = []
     for field in plan.fields:
         key = field.key
-        if field.value is None:
-            continue  # null is left out
+        if field.left_out:
+            continue  # null, "", [] and {} are left out
         code = fn.expr(field.expr).code
         if key in HASHED_KEYS and key not in MEMO_KEYS:
             # The put function's common path inline: a stripped, non-blank string that cannot
@@ -415,6 +425,11 @@ def _user_lines(fn: FunctionWriter, plan: UserPlan) -> list[tuple[str, int]]:
         elif field.const:
             lines.append((f"ud[{lit(key)}] = {code}", 0))
         else:
-            lines.append((f"if (x := {code}) is not None:", 0))
+            lines.append((f"if (x := {code}) or x == 0:", 0))
             lines.append((f"ud[{lit(key)}] = x", 1))
     return lines
+
+
+def is_empty(value: Any) -> bool:
+    """Null, or an empty string, list or object: left out of the payload."""
+    return value is None or (type(value) in (str, list, dict) and not value)

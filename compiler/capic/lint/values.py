@@ -20,6 +20,7 @@ from capic.model import ir
 from capic.model.evaluate import UNKNOWN, Evaluator
 from capic.model.stdlib import FUNCTIONS
 from capic.model.types import infer_type, join_types, value_type
+from capic.runtime.payload import KEEP_EMPTY
 
 __all__ = ["UNKNOWN", "Analyzer", "Dynamic", "ReprList", "is_list_section"]
 
@@ -272,7 +273,7 @@ class Analyzer:
                     out[key] = self._section(entry, (*path, key), via)
                 continue
             value = self.value(entry.value, (*path, key), via)
-            if value is not None:
+            if not _left_out(value) or (not path and key in KEEP_EMPTY):
                 out[key] = value
         return out
 
@@ -306,7 +307,7 @@ class Analyzer:
             ]
         if isinstance(expr, ir.ObjectOf):
             entries = ((k, self.value(v, (*path, k), via, depth + 1)) for k, v in expr.entries)
-            return {k: v for k, v in entries if v is not None}
+            return {k: v for k, v in entries if not _left_out(v)}
         if isinstance(expr, ir.Comprehension):
             item = self.value(expr.body, (*path, 0), via, depth + 1)
             return ReprList([] if item is None else [item])
@@ -320,11 +321,21 @@ class Analyzer:
         if cached is None:
             keys: set[str] = set()
             for key, entry in section.entries.items():
-                if isinstance(entry, ir.Section) or self.fold(entry.value) not in (None, ""):
+                if isinstance(entry, ir.Section) or not _left_out(self.fold(entry.value)):
                     keys.add(key)
             cached = frozenset(keys)
             self._keys_cache[id(section)] = cached
         return cached
+
+
+def _left_out(value: Any) -> bool:
+    """A constant the payload leaves out: null, or an empty string, list or object (the
+    instance of a comprehension, which may be empty, stays)."""
+    if value is None:
+        return True
+    if type(value) in (str, list, dict):
+        return not value
+    return False
 
 
 def is_list_section(section: ir.Section) -> bool:

@@ -431,13 +431,13 @@ def _rule_0_metaconversion_pageview(s, out):
                 inv['external_id'] += 1
         else:
             _H_EXTERNAL_ID(ud, x, inv)
-        if (x := o_request.get('ip')) is not None:
+        if (x := o_request.get('ip')) or x == 0:
             ud['client_ip_address'] = x
-        if (x := o_request_headers.get('user-agent')) is not None:
+        if (x := o_request_headers.get('user-agent')) or x == 0:
             ud['client_user_agent'] = x
-        if (x := o_request_cookies.get('_fbp')) is not None:
+        if (x := o_request_cookies.get('_fbp')) or x == 0:
             ud['fbp'] = x
-        if (x := o_request_cookies.get('_fbc')) is not None:
+        if (x := o_request_cookies.get('_fbc')) or x == 0:
             ud['fbc'] = x
         _finish(s, out, _SEND_0_0, ev, ud)
     return True
@@ -487,27 +487,27 @@ def _rule_1_metaconversion_viewcontent(s, out):
     # send 'ViewContent' to 'shop'
     sec_0 = {}
     sec_0['content_type'] = 'product'
-    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) is not None:
+    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'content_ids', x)
         else:
             sec_0['content_ids'] = x
-    if (x := _p_get_path(e_products, _K3)) is not None:
+    if (x := _p_get_path(e_products, _K3)) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'content_name', x)
         else:
             sec_0['content_name'] = x
-    if (x := e_contents) is not None:
+    if (x := e_contents) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'contents', x)
         else:
             sec_0['contents'] = x
-    if (x := _f_upper((_t1 if (_t1 := _p_get_path(e_products, _K4)) is not None else 'USD'))) is not None:
+    if (x := _f_upper((_t1 if (_t1 := _p_get_path(e_products, _K4)) is not None else 'USD'))) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'currency', x)
         else:
             sec_0['currency'] = x
-    if (x := e_cart_value) is not None:
+    if (x := e_cart_value) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'value', x)
         else:
@@ -559,13 +559,13 @@ def _rule_1_metaconversion_viewcontent(s, out):
                 inv['external_id'] += 1
         else:
             _H_EXTERNAL_ID(ud, x, inv)
-        if (x := o_request.get('ip')) is not None:
+        if (x := o_request.get('ip')) or x == 0:
             ud['client_ip_address'] = x
-        if (x := o_request_headers.get('user-agent')) is not None:
+        if (x := o_request_headers.get('user-agent')) or x == 0:
             ud['client_user_agent'] = x
-        if (x := o_request_cookies.get('_fbp')) is not None:
+        if (x := o_request_cookies.get('_fbp')) or x == 0:
             ud['fbp'] = x
-        if (x := o_request_cookies.get('_fbc')) is not None:
+        if (x := o_request_cookies.get('_fbc')) or x == 0:
             ud['fbc'] = x
         _finish(s, out, _SEND_1_0, ev, ud)
     return True
@@ -606,13 +606,13 @@ def _rule_2_metaconversion_search(s, out):
     o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'Search' to 'shop'
     sec_0 = {}
-    if (x := _f_trim(o_event_xdm_sitesearch.get('term'))) is not None:
+    if (x := _f_trim(o_event_xdm_sitesearch.get('term'))) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'search_string', x)
         else:
             sec_0['search_string'] = x
     sec_0['content_type'] = 'product'
-    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) is not None:
+    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'content_ids', x)
         else:
@@ -645,13 +645,13 @@ def _rule_2_metaconversion_search(s, out):
                 inv['external_id'] += 1
         else:
             _H_EXTERNAL_ID(ud, x, inv)
-        if (x := o_request.get('ip')) is not None:
+        if (x := o_request.get('ip')) or x == 0:
             ud['client_ip_address'] = x
-        if (x := o_request_headers.get('user-agent')) is not None:
+        if (x := o_request_headers.get('user-agent')) or x == 0:
             ud['client_user_agent'] = x
-        if (x := o_request_cookies.get('_fbp')) is not None:
+        if (x := o_request_cookies.get('_fbp')) or x == 0:
             ud['fbp'] = x
-        if (x := o_request_cookies.get('_fbc')) is not None:
+        if (x := o_request_cookies.get('_fbc')) or x == 0:
             ud['fbc'] = x
         _finish(s, out, _SEND_2_0, ev, ud)
     return True
@@ -699,18 +699,18 @@ def _rule_3_metaconversion_addtocart(s, out):
     # send 'AddToCart' to 'shop'
     sec_0 = {}
     sec_0['content_type'] = 'product'
-    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) is not None:
+    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'content_ids', x)
         else:
             sec_0['content_ids'] = x
-    if (x := e_contents) is not None:
+    if (x := e_contents) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'contents', x)
         else:
             sec_0['contents'] = x
     sec_0['currency'] = 'USD'
-    if (x := e_cart_value) is not None:
+    if (x := e_cart_value) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'value', x)
         else:
@@ -762,13 +762,13 @@ def _rule_3_metaconversion_addtocart(s, out):
                 inv['external_id'] += 1
         else:
             _H_EXTERNAL_ID(ud, x, inv)
-        if (x := o_request.get('ip')) is not None:
+        if (x := o_request.get('ip')) or x == 0:
             ud['client_ip_address'] = x
-        if (x := o_request_headers.get('user-agent')) is not None:
+        if (x := o_request_headers.get('user-agent')) or x == 0:
             ud['client_user_agent'] = x
-        if (x := o_request_cookies.get('_fbp')) is not None:
+        if (x := o_request_cookies.get('_fbp')) or x == 0:
             ud['fbp'] = x
-        if (x := o_request_cookies.get('_fbc')) is not None:
+        if (x := o_request_cookies.get('_fbc')) or x == 0:
             ud['fbc'] = x
         _finish(s, out, _SEND_3_0, ev, ud)
     return True
@@ -819,23 +819,23 @@ def _rule_4_metaconversion_initiatecheckout(s, out):
     o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'InitiateCheckout' to 'shop'
     sec_0 = {}
-    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) is not None:
+    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'content_ids', x)
         else:
             sec_0['content_ids'] = x
-    if (x := e_contents) is not None:
+    if (x := e_contents) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'contents', x)
         else:
             sec_0['contents'] = x
-    if (x := e_item_count) is not None:
+    if (x := e_item_count) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'num_items', x)
         else:
             sec_0['num_items'] = x
     sec_0['currency'] = 'USD'
-    if (x := e_cart_value) is not None:
+    if (x := e_cart_value) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'value', x)
         else:
@@ -901,13 +901,13 @@ def _rule_4_metaconversion_initiatecheckout(s, out):
                 inv['external_id'] += 1
         else:
             _H_EXTERNAL_ID(ud, x, inv)
-        if (x := o_request.get('ip')) is not None:
+        if (x := o_request.get('ip')) or x == 0:
             ud['client_ip_address'] = x
-        if (x := o_request_headers.get('user-agent')) is not None:
+        if (x := o_request_headers.get('user-agent')) or x == 0:
             ud['client_user_agent'] = x
-        if (x := o_request_cookies.get('_fbp')) is not None:
+        if (x := o_request_cookies.get('_fbp')) or x == 0:
             ud['fbp'] = x
-        if (x := o_request_cookies.get('_fbc')) is not None:
+        if (x := o_request_cookies.get('_fbc')) or x == 0:
             ud['fbc'] = x
         _finish(s, out, _SEND_4_0, ev, ud)
     return True
@@ -955,18 +955,18 @@ def _rule_5_metaconversion_addpaymentinfo(s, out):
     o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'AddPaymentInfo' to 'shop'
     sec_0 = {}
-    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) is not None:
+    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'content_ids', x)
         else:
             sec_0['content_ids'] = x
-    if (x := e_contents) is not None:
+    if (x := e_contents) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'contents', x)
         else:
             sec_0['contents'] = x
     sec_0['currency'] = 'USD'
-    if (x := e_cart_value) is not None:
+    if (x := e_cart_value) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'value', x)
         else:
@@ -1026,13 +1026,13 @@ def _rule_5_metaconversion_addpaymentinfo(s, out):
                 inv['external_id'] += 1
         else:
             _H_EXTERNAL_ID(ud, x, inv)
-        if (x := o_request.get('ip')) is not None:
+        if (x := o_request.get('ip')) or x == 0:
             ud['client_ip_address'] = x
-        if (x := o_request_headers.get('user-agent')) is not None:
+        if (x := o_request_headers.get('user-agent')) or x == 0:
             ud['client_user_agent'] = x
-        if (x := o_request_cookies.get('_fbp')) is not None:
+        if (x := o_request_cookies.get('_fbp')) or x == 0:
             ud['fbp'] = x
-        if (x := o_request_cookies.get('_fbc')) is not None:
+        if (x := o_request_cookies.get('_fbc')) or x == 0:
             ud['fbc'] = x
         _finish(s, out, _SEND_5_0, ev, ud)
     return True
@@ -1072,7 +1072,7 @@ def _rule_6_metaconversion_lead(s, out):
     o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'Lead' to 'shop'
     sec_0 = {}
-    if (x := (_t1 if (_t1 := o_event_data_form.get('name')) is not None else 'contact-form')) is not None:
+    if (x := (_t1 if (_t1 := o_event_data_form.get('name')) is not None else 'contact-form')) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'content_name', x)
         else:
@@ -1134,13 +1134,13 @@ def _rule_6_metaconversion_lead(s, out):
                 inv['external_id'] += 1
         else:
             _H_EXTERNAL_ID(ud, x, inv)
-        if (x := o_request.get('ip')) is not None:
+        if (x := o_request.get('ip')) or x == 0:
             ud['client_ip_address'] = x
-        if (x := o_request_headers.get('user-agent')) is not None:
+        if (x := o_request_headers.get('user-agent')) or x == 0:
             ud['client_user_agent'] = x
-        if (x := o_request_cookies.get('_fbp')) is not None:
+        if (x := o_request_cookies.get('_fbp')) or x == 0:
             ud['fbp'] = x
-        if (x := o_request_cookies.get('_fbc')) is not None:
+        if (x := o_request_cookies.get('_fbc')) or x == 0:
             ud['fbc'] = x
         _finish(s, out, _SEND_6_0, ev, ud)
     return True
@@ -1270,13 +1270,13 @@ def _rule_7_metaconversion_completeregistration(s, out):
                 inv['external_id'] += 1
         else:
             _H_EXTERNAL_ID(ud, x, inv)
-        if (x := o_request.get('ip')) is not None:
+        if (x := o_request.get('ip')) or x == 0:
             ud['client_ip_address'] = x
-        if (x := o_request_headers.get('user-agent')) is not None:
+        if (x := o_request_headers.get('user-agent')) or x == 0:
             ud['client_user_agent'] = x
-        if (x := o_request_cookies.get('_fbp')) is not None:
+        if (x := o_request_cookies.get('_fbp')) or x == 0:
             ud['fbp'] = x
-        if (x := o_request_cookies.get('_fbc')) is not None:
+        if (x := o_request_cookies.get('_fbc')) or x == 0:
             ud['fbc'] = x
         _finish(s, out, _SEND_7_0, ev, ud)
     return True
@@ -1313,12 +1313,12 @@ def _rule_8_metaconversion_subscribe(s, out):
     # send 'Subscribe' to 'shop'
     sec_0 = {}
     sec_0['currency'] = 'USD'
-    if (x := (_t1 if (_t1 := _f_number(o_event_data_subscription.get('price'))) is not None else 0)) is not None:
+    if (x := (_t1 if (_t1 := _f_number(o_event_data_subscription.get('price'))) is not None else 0)) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'value', x)
         else:
             sec_0['value'] = x
-    if (x := _f_number(o_event_data_subscription.get('predictedLtv'))) is not None:
+    if (x := _f_number(o_event_data_subscription.get('predictedLtv'))) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'predicted_ltv', x)
         else:
@@ -1369,13 +1369,13 @@ def _rule_8_metaconversion_subscribe(s, out):
                 inv['external_id'] += 1
         else:
             _H_EXTERNAL_ID(ud, x, inv)
-        if (x := o_request.get('ip')) is not None:
+        if (x := o_request.get('ip')) or x == 0:
             ud['client_ip_address'] = x
-        if (x := o_request_headers.get('user-agent')) is not None:
+        if (x := o_request_headers.get('user-agent')) or x == 0:
             ud['client_user_agent'] = x
-        if (x := o_request_cookies.get('_fbp')) is not None:
+        if (x := o_request_cookies.get('_fbp')) or x == 0:
             ud['fbp'] = x
-        if (x := o_request_cookies.get('_fbc')) is not None:
+        if (x := o_request_cookies.get('_fbc')) or x == 0:
             ud['fbc'] = x
         _finish(s, out, _SEND_8_0, ev, ud)
     return True
@@ -1431,33 +1431,33 @@ def _rule_9_metaconversion_purchase(s, out):
     o_request_cookies = _p_obj(o_request.get('cookies'))
     # send 'Purchase' to 'shop'
     sec_0 = {}
-    if (x := _f_upper((_t2 if (_t2 := o_event_xdm_commerce_order.get('currencyCode')) is not None else 'USD'))) is not None:
+    if (x := _f_upper((_t2 if (_t2 := o_event_xdm_commerce_order.get('currencyCode')) is not None else 'USD'))) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'currency', x)
         else:
             sec_0['currency'] = x
-    if (x := _f_round_(_f_number(o_event_xdm_commerce_order.get('priceTotal')), 2)) is not None:
+    if (x := _f_round_(_f_number(o_event_xdm_commerce_order.get('priceTotal')), 2)) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'value', x)
         else:
             sec_0['value'] = x
-    if (x := o_event_xdm_commerce_order.get('purchaseID')) is not None:
+    if (x := o_event_xdm_commerce_order.get('purchaseID')) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'order_id', x)
         else:
             sec_0['order_id'] = x
     sec_0['content_type'] = 'product'
-    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) is not None:
+    if (x := [_p_get1(v_p, 'SKU') for v_p in _f_iter_list(e_products)]) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'content_ids', x)
         else:
             sec_0['content_ids'] = x
-    if (x := e_contents) is not None:
+    if (x := e_contents) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'contents', x)
         else:
             sec_0['contents'] = x
-    if (x := e_item_count) is not None:
+    if (x := e_item_count) or x == 0:
         if type(x) is dict or type(x) is list:
             _put_pruned(sec_0, 'num_items', x)
         else:
@@ -1554,13 +1554,13 @@ def _rule_9_metaconversion_purchase(s, out):
                 inv['external_id'] += 1
         else:
             _H_EXTERNAL_ID(ud, x, inv)
-        if (x := o_request.get('ip')) is not None:
+        if (x := o_request.get('ip')) or x == 0:
             ud['client_ip_address'] = x
-        if (x := o_request_headers.get('user-agent')) is not None:
+        if (x := o_request_headers.get('user-agent')) or x == 0:
             ud['client_user_agent'] = x
-        if (x := o_request_cookies.get('_fbp')) is not None:
+        if (x := o_request_cookies.get('_fbp')) or x == 0:
             ud['fbp'] = x
-        if (x := o_request_cookies.get('_fbc')) is not None:
+        if (x := o_request_cookies.get('_fbc')) or x == 0:
             ud['fbc'] = x
         _finish(s, out, _SEND_9_0, ev, ud)
     return True

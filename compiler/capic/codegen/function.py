@@ -247,6 +247,8 @@ class FunctionWriter:
         if node.func == "uuid":
             return Val(Code("s.uuid()"))
         args = [self.expr(a, no_walrus=no_walrus) for a in node.args]
+        if node.func == "fbc_from_url" and len(args) == 1:
+            args.append(Val(Code("s.now()")))  # created now: the clock of this event
         if node.func == "exists" and len(args) == 1:
             return Val(Code(f"({args[0].code} is not None)"), "bool")
         impl = stdlib.IMPLEMENTATIONS.get(node.func)

@@ -200,9 +200,10 @@ class FunctionWriter:
     def _path(self, node: ir.Path, no_walrus: bool) -> Val:
         base_expr, raw = self._flatten(node)
         table = self.consts.value(base_expr)
-        if type(table) in (dict, list) and _scalars(table):
-            # A lookup table: one module constant, not a dict built for every event. Its
-            # values are scalars, so nothing that reads it can change it.
+        if type(table) in (dict, list) and table:
+            # A lookup table: one module constant, not a dict built for every event. Nothing
+            # writes into it; a field whose value can be one of its lists or objects sends a
+            # copy (sends.FieldPlan.shares_table).
             base = Val(self.module.table(table))
         else:
             base = self.expr(base_expr, no_walrus=no_walrus)
@@ -324,11 +325,6 @@ class FunctionWriter:
             return Val(Code(f"[{body.code} for {var} in {iterate}]"))
         test = self.expr(node.cond, cond=True, no_walrus=no_walrus)
         return Val(Code(f"[{body.code} for {var} in {iterate} if {test.code}]"))
-
-
-def _scalars(table: dict[str, Any] | list[Any]) -> bool:
-    values = table.values() if type(table) is dict else table
-    return all(v is None or type(v) in (str, int, float, bool) for v in values)
 
 
 def memo_function(name: str) -> Code:

@@ -115,12 +115,13 @@ class ModuleNames:
         return out
 
     def table(self, value: dict[str, Any] | list[Any]) -> Code:
-        """A module constant holding a lookup table (an object or a list of scalars, which
-        generated code only reads)."""
+        """A module constant holding a lookup table (an object or a list that generated code
+        only reads)."""
         return self.constant(value, "TABLE")
 
     def constant(self, value: Any, prefix: str) -> Code:
-        """A module constant holding ``value`` (tuples and strings only: immutable)."""
+        """A module constant holding ``value`` (tuples and strings, or lookup tables that
+        generated code never writes into)."""
         text = lit(value)
         name = self._const_names.get(text)
         if name is None:

@@ -40,11 +40,19 @@ _TEST_EVENT_CODE = "test_event_code"
 
 @dataclass(frozen=True, slots=True)
 class FieldPlan:
-    """A field and its constant value (UNKNOWN when it depends on the event)."""
+    """A field and its constant value (UNKNOWN when it depends on the event).
+    ``shares_table``: its value can be a list or an object of a lookup table (a module
+    constant): it is sent as a copy."""
 
     key: str
     expr: ir.Expr
     value: Any
+    shares_table: bool = False
+
+    @classmethod
+    def of(cls, key: str, expr: ir.Expr, consts: Evaluator) -> FieldPlan:
+        value = consts.value(expr)
+        return cls(key, expr, value, value is UNKNOWN and _shares_table(expr, consts))
 
     @property
     def const(self) -> bool:
@@ -120,7 +128,7 @@ class SendPlan:
         for key, entry in send.body.entries.items():
             if isinstance(entry, ir.Section):
                 fields = tuple(
-                    FieldPlan(k, e.value, consts.value(e.value))
+                    FieldPlan.of(k, e.value, consts)
                     for k, e in entry.entries.items()
                     if isinstance(e, ir.Field)
                 )
@@ -135,7 +143,7 @@ class SendPlan:
             elif key == _TEST_EVENT_CODE:
                 test_code, test_at = entry.value, len(entries)
             elif key != "event_name":
-                plan = FieldPlan(key, entry.value, consts.value(entry.value))
+                plan = FieldPlan.of(key, entry.value, consts)
                 if plan.left_out and plan.value is not None:
                     continue  # "", [] or {}: never sent (null stays: begin drops it)
                 if not _needs_no_work(plan):
@@ -180,6 +188,31 @@ class SendPlan:
     def nested_sections(self) -> tuple[str, ...]:
         """Keys of the sections pruned and converted by ``Sender.begin`` at run time."""
         return tuple(e.key for e in self.entries if isinstance(e, SectionPlan) and not e.flat)
+
+
+def _shares_table(expr: ir.Expr, consts: Evaluator) -> bool:
+    """Whether a value can hold a list or an object of a constant lookup table (a path into a
+    table whose result can be a container), anywhere in it, through elements too."""
+    seen: set[str] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ir.ElementRef):
+            element = consts.elements.get(node.name)
+            if element is not None and node.name not in seen:
+                seen.add(node.name)
+                stack.append(element.value)
+            continue
+        if isinstance(node, ir.Path):
+            possible = consts.possible(node)
+            if possible is not None and all(type(v) not in (dict, list) for v, _ in possible):
+                continue  # reads scalars out of whatever it walks (step.event)
+            if type(consts.value(node.base)) in (dict, list):
+                return True
+            stack.append(node.base)  # segments are keys: they never reach the value
+            continue
+        stack.extend(ir.children(node))
+    return False
 
 
 def _needs_no_work(plan: FieldPlan) -> bool:
@@ -229,7 +262,7 @@ def send_lines(
             else:
                 event.append((lit(entry.key), _section_entries(fn, entry.section)))
         else:
-            event.append((lit(entry.key), fn.expr(entry.expr).code))
+            event.append((lit(entry.key), _code(fn, entry)))
     if plan.test_event_code is not None and plan.test_event_code_at == len(plan.entries):
         test_code = fn.expr(plan.test_event_code).code
     user_lines = _user_lines(fn, user) if user is not None else None
@@ -309,6 +342,11 @@ def _ldu_lines() -> list[tuple[str, int]]:
     ]
 
 
+def _code(fn: FunctionWriter, field: FieldPlan) -> Code:
+    code = fn.expr(field.expr).code
+    return Code(f"{fn.module.fn('copy_json')}({code})") if field.shares_table else code
+
+
 def _render_dict(entries: _Entries, indent: int) -> str:
     """A dict display: ``{`` on the current line, one entry per line, ``}`` at ``indent``."""
     if not entries:
@@ -335,7 +373,8 @@ def _section_entries(fn: FunctionWriter, section: ir.Section) -> _Entries:
             else:
                 entries.append((lit(key), _section_entries(fn, entry)))
         else:
-            entries.append((lit(key), fn.expr(entry.value).code))
+            plan = FieldPlan.of(key, entry.value, fn.consts)
+            entries.append((lit(key), _code(fn, plan)))
     return entries
 
 
@@ -348,7 +387,7 @@ def _flat_section_lines(fn: FunctionWriter, plan: SectionPlan) -> list[tuple[str
     for field in plan.fields:
         if field.left_out:
             continue  # null, "", [] and {} are left out
-        code = fn.expr(field.expr).code
+        code = _code(fn, field)
         if field.scalar:
             lines.append((f"{name}[{lit(field.key)}] = {code}", 0))
             continue
@@ -401,7 +440,7 @@ def _user_lines(fn: FunctionWriter, plan: UserPlan) -> list[tuple[str, int]]:
         key = field.key
         if field.left_out:
             continue  # null, "", [] and {} are left out
-        code = fn.expr(field.expr).code
+        code = _code(fn, field)
         if key in HASHED_KEYS and key not in MEMO_KEYS:
             # The put function's common path inline: a stripped, non-blank string that cannot
             # be a digest is normalized and hashed here; every other value goes to the put.

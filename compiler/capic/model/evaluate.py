@@ -156,99 +156,95 @@ class Evaluator:
     def possible(self, expr: ir.Expr) -> list[tuple[Any, Span | None]] | None:
         """Every value ``expr`` can take when they are finitely many and known without the
         event: a constant, a lookup in a constant table (``names[event.type]``: each value of
-        the table, or null when the key is missing), the branches of ``if`` and ``??``. Each
-        value comes with the span of the literal that wrote it (None when it was computed).
-        None when the set is open (the value comes from the event)."""
-        found = self._possible(expr, set())
+        the table, or null when the key is missing; lookups chain, ``rows[t].name``), the
+        branches of ``if`` and ``??``. Each value comes with the span of the literal that
+        wrote it (None when it was computed). None when the set is open (the value comes from
+        the event)."""
+        found = self._candidates(expr, frozenset())
         if found is None:
             return None
         out: list[tuple[Any, Span | None]] = []
         seen: set[str] = set()
-        for value, span in found:
+        for node in found:
+            if node is _MISS:
+                value, span = None, None
+            elif isinstance(node, _Leaf):
+                value, span = node.value, None
+            else:
+                value, span = self.value(node), node.span
             key = repr(value)
             if key not in seen:
                 seen.add(key)
                 out.append((value, span))
         return out if len(out) <= _MAX_POSSIBLE else None
 
-    def _possible(self, expr: ir.Expr, visiting: set[str]) -> list[tuple[Any, Span | None]] | None:
-        value = self.value(expr)
-        if value is not UNKNOWN:
-            return [(value, _written_at(expr, self.elements))]
+    def _candidates(self, expr: ir.Expr, visiting: frozenset[str]) -> list[Any] | None:
+        """The nodes ``expr`` can evaluate to: IR literals (to keep their spans), folded
+        values (:class:`_Leaf`) and :data:`_MISS` for a lookup that finds nothing."""
+        if self.value(expr) is not UNKNOWN:
+            return [self._literal(expr)]
         if isinstance(expr, ir.ElementRef):
             element = self.elements.get(expr.name)
             if element is None or expr.name in visiting:
                 return None
-            return self._possible(element.value, visiting | {expr.name})
+            return self._candidates(element.value, visiting | {expr.name})
         if isinstance(expr, ir.Cond):
             test = self.value(expr.test)
             if test is not UNKNOWN:
-                return self._possible(expr.then if truthy(test) else expr.otherwise, visiting)
-            then = self._possible(expr.then, visiting)
-            otherwise = self._possible(expr.otherwise, visiting)
+                return self._candidates(expr.then if truthy(test) else expr.otherwise, visiting)
+            then = self._candidates(expr.then, visiting)
+            otherwise = self._candidates(expr.otherwise, visiting)
             return None if then is None or otherwise is None else then + otherwise
         if isinstance(expr, ir.Binary) and expr.op == "??":
-            left = self._possible(expr.left, visiting)
+            left = self._candidates(expr.left, visiting)
             if left is None:
                 return None
-            present = [(v, sp) for v, sp in left if v is not None]
+            present = [c for c in left if c is not _MISS and self._leaf(c) is not None]
             if len(present) == len(left):
                 return present
-            right = self._possible(expr.right, visiting)
+            right = self._candidates(expr.right, visiting)
             return None if right is None else present + right
         if isinstance(expr, ir.Path):
-            return self._possible_lookup(expr, visiting)
-        return None
-
-    def _possible_lookup(
-        self, expr: ir.Path, visiting: set[str]
-    ) -> list[tuple[Any, Span | None]] | None:
-        """A path into a constant table with segments that depend on the event."""
-        candidates: list[Any] = [self._table(expr.base, visiting)]
-        if candidates[0] is UNKNOWN:
-            return None
-        may_miss = False
-        for seg in expr.segments:
-            key = seg if isinstance(seg, str | int) else self.value(seg)
-            nxt: list[Any] = []
-            for node in candidates:
-                children = _children(node)
-                if key is UNKNOWN:
-                    nxt.extend(children.values())
-                    may_miss = True
-                elif (k := _key(key, node)) is not None and k in children:
-                    nxt.append(children[k])
-                else:
-                    may_miss = True
-            candidates = [
-                self._table(c, visiting) if isinstance(c, ir.ElementRef) else c for c in nxt
-            ]
-            if len(candidates) > _MAX_POSSIBLE or any(c is UNKNOWN for c in candidates):
-                return None
-        out: list[tuple[Any, Span | None]] = [(None, None)] if may_miss else []
-        for node in candidates:
-            if isinstance(node, _Leaf):
-                out.append((node.value, None))
-                continue
-            found = self._possible(node, visiting)
+            found = self._candidates(expr.base, visiting)
             if found is None:
                 return None
-            out.extend(found)
-        return out
+            for seg in expr.segments:
+                key = seg if isinstance(seg, str | int) else self.value(seg)
+                stepped: list[Any] = []
+                for node in found:
+                    children = _children(node)
+                    if node is _MISS:
+                        stepped.append(_MISS)
+                    elif key is UNKNOWN:
+                        stepped.extend(self._literal(c) for c in children.values())
+                        stepped.append(_MISS)
+                    else:
+                        k = _key(key, node)
+                        stepped.append(self._literal(children[k]) if k in children else _MISS)
+                found = stepped
+                if len(found) > _MAX_POSSIBLE:
+                    return None
+            return found
+        return None
 
-    def _table(self, expr: ir.Expr, visiting: set[str]) -> Any:
-        """A constant container as its IR literal (to keep the spans of its values) or as a
-        folded value; UNKNOWN when it depends on the event."""
-        while isinstance(expr, ir.ElementRef):
-            element = self.elements.get(expr.name)
-            if element is None or expr.name in visiting:
-                return UNKNOWN
-            visiting = visiting | {expr.name}
-            expr = element.value
-        if isinstance(expr, ir.ObjectOf | ir.ListOf) and self.value(expr) is not UNKNOWN:
-            return expr
-        value = self.value(expr)
-        return UNKNOWN if value is UNKNOWN else _Leaf(value)
+    def _literal(self, node: Any) -> Any:
+        """A constant as the literal that wrote it (through element references), else as its
+        folded value."""
+        if isinstance(node, _Leaf) or node is _MISS:
+            return node
+        seen: set[str] = set()
+        while isinstance(node, ir.ElementRef) and node.name not in seen:
+            seen.add(node.name)
+            element = self.elements.get(node.name)
+            if element is None:
+                break
+            node = element.value
+        if isinstance(node, ir.Const | ir.ObjectOf | ir.ListOf) and self.value(node) is not UNKNOWN:
+            return node
+        return _Leaf(self.value(node))
+
+    def _leaf(self, node: Any) -> Any:
+        return node.value if isinstance(node, _Leaf) else self.value(node)
 
     # ------------------------------------------------------------------ evaluation
     def _eval(self, expr: ir.Expr, scope: _Scope | None) -> Any:
@@ -413,6 +409,10 @@ class Evaluator:
 _MAX_POSSIBLE: Final = 1000
 
 
+#: A lookup that finds nothing.
+_MISS: Final[Any] = object()
+
+
 class _Leaf:
     """A folded value met while walking a table (no source span)."""
 
@@ -451,18 +451,6 @@ def _key(key: Any, node: Any) -> str | int | None:
     if listy and (type(key) is int or (type(key) is float and key.is_integer())):
         return int(key)
     return None
-
-
-def _written_at(expr: ir.Expr, elements: Mapping[str, ir.Element]) -> Span | None:
-    """Where a constant was written: the literal itself, or the element it comes from."""
-    seen: set[str] = set()
-    while isinstance(expr, ir.ElementRef) and expr.name not in seen:
-        seen.add(expr.name)
-        element = elements.get(expr.name)
-        if element is None:
-            return None
-        expr = element.value
-    return expr.span
 
 
 _Handler = Callable[[Evaluator, Any, "_Scope | None"], Any]

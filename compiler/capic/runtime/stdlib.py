@@ -44,6 +44,7 @@ __all__ = [
     "compile_regex",
     "concat",
     "contains",
+    "copy_json",
     "div",
     "ends_with",
     "eq",
@@ -364,6 +365,17 @@ def neg(a: Any) -> Any:
 def coalesce2(a: Any, b: Any) -> Any:
     """``a ?? b`` where both sides are already evaluated (inside comprehension sources)."""
     return a if a is not None else b
+
+
+def copy_json(v: Any) -> Any:
+    """A copy of a JSON value's lists and objects (a field whose value comes from a lookup
+    table of the module sends a copy, so nothing done to the event changes the table)."""
+    t = type(v)
+    if t is dict:
+        return {k: copy_json(x) for k, x in v.items()}
+    if t is list:
+        return [copy_json(x) for x in v]
+    return v
 
 
 def iter_list(v: Any) -> list[Any] | tuple[Any, ...]:

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     import jinja2
 
     from capic.model import ir
-    from capic.model.evaluate import Evaluator
 
 __all__ = [
     "CodegenError",
@@ -97,24 +96,13 @@ def _version(text: str) -> Code:
     return Code(text) if _VERSION.fullmatch(text) else lit(text)
 
 
-def _event_names(send: ir.Send, consts: Evaluator) -> list[str]:
-    """The event names a send can take: its name, or those a computed name can give."""
-    if send.event_expr is None:
-        return [send.event]
-    possible = consts.possible(send.event_expr) or []
-    return sorted({v for v, _ in possible if type(v) is str and v})
-
-
 def _rules_metadata(project: ir.Project) -> tuple[dict[str, Any], ...]:
-    from capic.model.evaluate import Evaluator
-
-    consts = Evaluator(project.elements)
     out = []
     for rule in project.rules:
         out.append(
             {
                 "name": rule.name,
-                "events": [n for s in rule.sends for n in _event_names(s, consts)],
+                "events": [n for s in rule.sends for n in s.event_names or (s.event,)],
                 "pixels": list(dict.fromkeys(s.pixel for s in rule.sends)),
                 "file": rule.file,
                 "line": rule.name_span.line,

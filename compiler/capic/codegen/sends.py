@@ -158,11 +158,7 @@ class SendPlan:
             value = consts.value(source_entry.value)
             if type(value) is str:
                 source = value
-        names: tuple[str, ...] | None = None
-        if send.event_expr is not None:
-            possible = consts.possible(send.event_expr)
-            if possible is not None:
-                names = tuple(sorted({v for v, _ in possible if type(v) is str and v}))
+        names = send.event_names if send.event_expr is not None else None
         gate = (gates or {}).get(send.pixel) if send.exemption is None else None
         return cls(
             send,

@@ -358,6 +358,9 @@ class Send:
     #: The expression of a computed event name (``send names[event_type] to shop``).
     event_expr: Expr | None = None
     exemption: Exemption | None = None
+    #: The names the send can take: its name, or those a computed name can give (sorted;
+    #: empty when they come from the event).
+    event_names: tuple[str, ...] = ()
     #: Shared blocks spread into the send (directly or through other shared blocks).
     spreads: tuple[str, ...] = ()
     #: The linter checks a send with a computed name once per name it can take, as a copy

@@ -10,7 +10,8 @@ from capic.codegen.analysis import Analysis
 from capic.codegen.function import FunctionWriter
 from capic.codegen.literals import Code, lit, slug
 from capic.codegen.module import ModuleNames, ModuleParts
-from capic.codegen.sends import SendPlan, send_lines
+from capic.codegen.plan import SendPlan
+from capic.codegen.sends import send_lines
 from capic.model import ir
 from capic.model.evaluate import UNKNOWN
 

@@ -215,6 +215,19 @@ FRONTEND_CODES: dict[str, CodeInfo] = {
             "Finish the declaration (often: add the closing braces).",
         ),
         CodeInfo(
+            "S050",
+            "incomplete-if-expression",
+            "syntax",
+            _E,
+            "An `if ... then ... else` expression without its `else`, or written as an operand "
+            "of another operator without parentheses.",
+            "A conditional expression always has a value, so both branches are written; it "
+            "binds loosest of all, so inside another expression it is parenthesized.",
+            'element tier = if big then "gold"\nelement cost = 1 + if express then 10 else 0',
+            'Write both branches (else null for "nothing") and parenthesize it inside an '
+            "operator: 1 + (if express then 10 else 0).",
+        ),
+        CodeInfo(
             "R001",
             "unknown-pixel",
             "references",

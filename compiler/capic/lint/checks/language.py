@@ -54,7 +54,8 @@ class EventNameNotText(Check):
     severity = Severity.ERROR
     summary = (
         "A computed event name that can be something other than a non-empty string: a number, "
-        "a list or an object in the table it is looked up in, or an empty string."
+        "a list or an object in the table it is looked up in, or an empty string; or one that "
+        "never gives a name at all."
     )
     why = (
         "An event name is text. At run time a send whose name is not a non-empty string is "
@@ -70,8 +71,15 @@ class EventNameNotText(Check):
     def _send(self, ctx: LintContext, send: ir.Send) -> Iterable[Diagnostic]:
         if send.event_expr is None:
             return
-        possible = ctx.analyzer.evaluator.possible(send.event_expr) or []
-        for value, span in possible:
+        possible = ctx.analyzer.evaluator.possible(send.event_expr)
+        if possible is not None and not any(type(v) is str and v for v, _ in possible):
+            yield self.report(
+                f"send `{send.event}` never has an event name: it is never sent",
+                send.event_span,
+                "look the name up in a table that holds event names",
+            )
+            return
+        for value, span in possible or []:
             if value is None or (type(value) is str and value):
                 continue
             yield self.report(

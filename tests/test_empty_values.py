@@ -132,17 +132,16 @@ pixel shop {
   access_token = env("META_CAPI_TOKEN")
 }
 
-rule "View" {
-  send ViewContent to shop {
+rule "Buy" {
+  send Purchase to shop {
     event_time    = now()
     action_source = "email"
     user { em = event.email }
     custom {
+      currency     = ""
+      value        = 1
       content_ids  = []
       content_type = ""
-      currency     = "USD"
-      value        = 1
-      contents     = [{id = "a", quantity = 1}]
     }
   }
 }
@@ -150,7 +149,9 @@ rule "View" {
         encoding="utf-8",
     )
     result = CliRunner().invoke(
-        cli, ["check", str(tmp_path / "rules.capi"), "--select", "M007,V006,L003"]
+        cli, ["check", str(tmp_path / "rules.capi"), "--select", "M005,V006,L002,L003"]
     )
-    assert "without `content_ids`, `content_type`" in result.stdout
-    assert "V006" not in result.stdout and "L003" not in result.stdout
+    # currency = "" is not sent: Meta's requirement for a Purchase is what fails, not its shape.
+    assert "M005" in result.stdout and "`Purchase` needs `custom_data.currency`" in result.stdout
+    assert "V006" not in result.stdout and "L002" not in result.stdout
+    assert "L003" not in result.stdout

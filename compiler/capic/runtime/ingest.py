@@ -129,7 +129,7 @@ class Ingestor:
             total.events += s.events
             total.unmatched += s.unmatched
             total.emitted += s.emitted
-            for name in ("matched", "rejected", "invalid_values"):
+            for name in ("matched", "rejected", "invalid_values", "skipped", "consent"):
                 mine: Counter[str] = getattr(total, name)
                 mine.update(dict(getattr(s, name)))
         return total

@@ -36,6 +36,10 @@ rule "r" {
       fbc = event.fbc
       fbp = event.fbp
     }
+    custom {
+      currency = "USD"
+      value = 10
+    }
   }
 }
 """

@@ -20,14 +20,14 @@ from capic.meta import catalog
 from capic.runtime import clickids
 from capic.runtime.normalize import (
     DOB_ORDERS,
+    MEMO_SIZE,
     WHITESPACE,
+    MemoSize,
     Normalizer,
     PhoneNormalizer,
     as_text,
     bound_normalizers,
     is_sha256,
-    MEMO_SIZE,
-    MemoSize,
     memoized,
     region_code,
 )

@@ -314,9 +314,10 @@ def _make_put(
                     digest = by_value.get(normalized) or _remember(
                         by_value, normalized, sha(normalized.encode()).hexdigest(), size.normalized
                     )
-            if len(memo) >= limit:
-                memo.clear()
-            memo[value] = digest
+            if limit:
+                if len(memo) >= limit:
+                    memo.clear()
+                memo[value] = digest
         if digest:
             out[key] = digest
         elif invalid is not None:

@@ -389,8 +389,8 @@ if _CONTEXT_FREE.keys() | _CONFIGURED.keys() != HASHED_KEYS:  # pragma: no cover
 
 class MemoSize(NamedTuple):
     """How many digests a :class:`~capic.runtime.hashing.UserDataBuilder` remembers for one
-    key: by raw text (the value as the event had it), and by normalized text (for values whose
-    raw forms differ but normalize alike: ZIP+4 codes of one ZIP code)."""
+    key: by raw text (the value as the event had it; 0: none), and by normalized text (for
+    values whose raw forms differ but normalize alike: ZIP+4 codes of one ZIP code)."""
 
     raw: int
     normalized: int = 0
@@ -412,7 +412,8 @@ def memoized() -> dict[str, MemoSize]:
     remembers (their values repeat across a shop's customers), with how many of each."""
     sizes = {key: MemoSize(MEMO_SIZE) for key, fn in _CONTEXT_FREE.items() if fn in _REPEATING}
     sizes["db"] = MemoSize(_LARGE_MEMO)
-    sizes["zp"] = MemoSize(MEMO_SIZE, _LARGE_MEMO)
+    # ZIP+4 codes rarely repeat as written, the ZIP codes they give do: by value only.
+    sizes["zp"] = MemoSize(0, _LARGE_MEMO)
     return sizes
 
 

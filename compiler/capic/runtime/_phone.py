@@ -199,14 +199,18 @@ def _intl_spec(cc: str) -> tuple[re.Pattern[str] | None, frozenset[int], re.Patt
     return (re.compile(prefix) if prefix else None, *general)
 
 
-def _cc_split(d: str) -> tuple[str, str] | None:
-    """Split E.164 digits into (country code, rest) the way libphonenumber does (1 to 3
-    digits, the first known code wins); None if no known country code starts ``d``."""
-    table = _pn().COUNTRY_CODE_TO_REGION_CODE
-    for n in (1, 2, 3):
-        if len(d) > n and int(d[:n]) in table:
-            return d[:n], d[n:]
-    return None
+#: Country calling code (text) -> (its length, :func:`_intl_spec`), for the codes the
+#: shortcut can mirror; built on the first international number (:func:`_cc_specs`).
+_CC_SPECS: dict[str, tuple[int, re.Pattern[str] | None, frozenset[int], re.Pattern[str]]] = {}
+
+
+def _cc_specs() -> dict[str, tuple[int, re.Pattern[str] | None, frozenset[int], re.Pattern[str]]]:
+    if not _CC_SPECS:
+        for code in _pn().COUNTRY_CODE_TO_REGION_CODE:
+            spec = _intl_spec(str(code))
+            if spec is not None:
+                _CC_SPECS[str(code)] = (len(str(code)), *spec)
+    return _CC_SPECS
 
 
 def _intl_verbatim(d: str) -> bool:
@@ -216,16 +220,15 @@ def _intl_verbatim(d: str) -> bool:
     country code, applying a transform rule, or keeping a leading zero; none of that can
     happen if the rest doesn't start with "0" and the country's national-prefix pattern does
     not match it. The number is then accepted, valid or not, when the rest has a possible
-    length and matches the general pattern (valid numbers always do)."""
-    split = _cc_split(d)
-    if split is None:
+    length and matches the general pattern (valid numbers always do). Country codes are
+    prefix-free, so the one of 1, 2 or 3 digits that is known is libphonenumber's."""
+    specs = _CC_SPECS or _cc_specs()
+    spec = specs.get(d[:2]) or specs.get(d[:1]) or specs.get(d[:3])
+    if spec is None or len(d) > MAX_DIGITS:
         return False
-    cc, rest = split
-    spec = _intl_spec(cc)
-    if spec is None or not rest or rest[0] == "0" or len(d) > MAX_DIGITS:
-        return False
-    prefix, lengths, general = spec
-    if prefix is not None and prefix.match(rest) is not None:
+    n, prefix, lengths, general = spec
+    rest = d[n:]
+    if not rest or rest[0] == "0" or (prefix is not None and prefix.match(rest) is not None):
         return False
     return len(rest) in lengths and general.fullmatch(rest) is not None
 

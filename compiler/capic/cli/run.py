@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from capic.cli.options import bundle_trust, bundle_trust_options
 from capic.runtime.tuning import tune_allocator
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ def _load_bundle(path: str, env_name: str | None) -> tuple[ModuleType, str, str]
     from capic.bundle import load as bundle_load
 
     try:
-        bundle = bundle_load.load_bundle(path)
+        bundle = bundle_trust().load(path)  # --key / --require-signature (cli.options)
     except bundle_load.BundleError as exc:
         _fail(f"{path}: {exc.describe()}")
     environment = bundle.manifest.environment
@@ -352,6 +353,7 @@ def _probe(module: ModuleType, stream: IO[bytes], regular: bool) -> tuple[int, I
     default=None,
     help="Run a verified bundle instead of compiling PROJECT.",
 )
+@bundle_trust_options
 def command(
     project: str | None,
     env_name: str | None,

@@ -57,11 +57,13 @@ def parse(text: str, path: str = "<string>") -> LoadResult:
     from capic.model import ir
     from capic.model.resolve import resolve
     from capic.syntax.parser import parse_text
+    from capic.syntax.redact import redact
 
+    text = redact(text)
     tree, diags = parse_text(text, path)
     root = Path.cwd()
     config = ir.ProjectConfig(name=Path(path).stem or "inline")
-    result = LoadResult(root, config, None, list(diags), [path])
+    result = LoadResult(root, config, None, list(diags), [path], texts={path: text})
     if tree is None:
         return result
     resolved, resolve_diags = resolve([tree])

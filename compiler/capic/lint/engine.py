@@ -93,14 +93,7 @@ class CheckResult:
 
 
 def _read_source(result: LoadResult, rel: str) -> str | None:
-    if result.project is not None:
-        for f in result.project.files:
-            if f.path == rel:
-                return f.text
-    try:
-        return (result.root / rel).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+    return result.source_text(rel)  # inline tokens masked (capic.syntax.redact)
 
 
 # ----------------------------------------------------------------------------- linting

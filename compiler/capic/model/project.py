@@ -27,6 +27,7 @@ from capic.codes import code
 from capic.diagnostics import Diagnostic, Severity, Span
 from capic.model import ir
 from capic.resources import grammar_text
+from capic.syntax.redact import redact
 
 CONFIG_NAME = "capic.toml"
 CACHE_DIR = ".capic_cache"
@@ -49,6 +50,18 @@ class LoadResult:
     #: still computed, because names resolve across the whole project, but not reported).
     focus: set[str] | None = None
     _shown: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
+    #: The text of every file read (inline tokens masked), also when no IR could be built.
+    texts: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def source_text(self, rel: str) -> str | None:
+        """The text of a project file as capic shows it (code frames): inline tokens masked."""
+        text = self.texts.get(rel)
+        if text is not None:
+            return text
+        try:
+            return redact((self.root / rel).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            return None
 
     @property
     def ok(self) -> bool:
@@ -442,6 +455,8 @@ def parse_files(
             )
             continue
         digest = hashlib.sha256(raw).hexdigest()
+        # Inline tokens are masked before anything reads, shows or caches the text.
+        text = redact(text)
         sources.append(
             (ir.SourceFile(rel, digest, text.count("\n") + 1, text), text, cache.key(rel, text))
         )
@@ -529,6 +544,7 @@ def _load_spec(spec: ProjectSpec, *, use_cache: bool, jobs: int | None) -> LoadR
         else None
     )
     result = LoadResult(spec.root, config, None, diags, [s.path for s, _ in parsed], focus)
+    result.texts = {s.path: s.text for s, _ in parsed}
     if any(tree is None for _, tree in parsed) or any(d.code == "C002" for d in parse_diags):
         return result
     trees = [tree for _, tree in parsed]

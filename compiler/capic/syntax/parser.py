@@ -23,6 +23,7 @@ from capic.diagnostics import Diagnostic, Span
 from capic.resources import grammar_text
 from capic.syntax import ast
 from capic.syntax.errors import SyntaxProblem, explain_unexpected
+from capic.syntax.redact import redact
 
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
 _ESCAPE_RE = re.compile(r"\\(u\{[0-9a-fA-F]{1,6}\}|u[0-9a-fA-F]{4}|.)")
@@ -624,7 +625,7 @@ def parse_text(text: str, path: str) -> tuple[ast.File | None, list[Diagnostic]]
     """
     parser = _parser()
     diagnostics: list[Diagnostic] = []
-    text = text.replace("\r\n", "\n")
+    text = redact(text.replace("\r\n", "\n"))  # no stage ever sees an inline token
     lines = text.split("\n")
     end_span = Span(path, 1, 1, len(lines), len(lines[-1]) + 1)
     offset = 0

@@ -24,6 +24,7 @@ NAMES = [
     "bundle_manifest",
     "config",
     "custom_data",
+    "graph_api_version",
     "pyproject_tool_capic",
     "server_event",
     "standard_events",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from capic.cli.options import today_option
 from capic.lint.render import FORMATS
 
 _LEVELS = ["error", "warning", "info"]
@@ -76,6 +77,7 @@ def _colour(output_file: str | None, human: bool) -> bool:
 @click.option(
     "--no-cache", is_flag=True, help="Parse and lint every file again (ignore .capic_cache/)."
 )
+@today_option
 def command(
     paths: tuple[str, ...],
     output_format: str,

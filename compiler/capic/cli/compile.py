@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from capic.cli.options import today_option
+
 
 def _fail(message: str, code: int = 2) -> None:
     click.echo(f"capic compile: {message}", err=True)
@@ -30,6 +32,7 @@ def _fail(message: str, code: int = 2) -> None:
     show_default=True,
     help="Where to write the module; - for standard output.",
 )
+@today_option
 def command(project: str, env_name: str | None, output: str) -> None:
     """Compile a rule project to a Python module for one environment.
 

@@ -1,5 +1,9 @@
 """Command-line options shared by several verbs.
 
+``--today YYYY-MM-DD`` (``capic check``, ``compile``, ``build``; or ``$CAPIC_TODAY``) sets the day
+the Graph API version checks (M030-M033) compare with, for this command only; without it they
+use ``$SOURCE_DATE_EPOCH``, then the system clock.
+
 Bundle trust (``capic run --bundle``, ``capic verify``, ``capic serve``)::
 
     @bundle_trust_options
@@ -34,11 +38,14 @@ if TYPE_CHECKING:
 __all__ = [
     "BUNDLE_KEY_ENV",
     "REQUIRE_SIGNED_ENV",
+    "TODAY_ENV",
     "BundleTrust",
     "bundle_trust",
     "bundle_trust_options",
+    "today_option",
 ]
 
+TODAY_ENV = "CAPIC_TODAY"
 BUNDLE_KEY_ENV = "CAPIC_BUNDLE_KEY"
 REQUIRE_SIGNED_ENV = "CAPIC_REQUIRE_SIGNED_BUNDLES"
 _KEY = "capic.bundle_key"
@@ -112,3 +119,30 @@ def bundle_trust(ctx: click.Context | None = None) -> BundleTrust:
     except SignatureError as exc:
         raise click.UsageError(str(exc), ctx) from None
     return BundleTrust(key, required, str(path))
+
+
+def _set_today(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if not value:
+        return
+    from capic.meta import versions
+
+    try:
+        day = versions.parse_today(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    token = versions.TODAY.set(day)
+    ctx.call_on_close(lambda: versions.TODAY.reset(token))
+
+
+def today_option(f: F) -> F:
+    """Add ``--today`` (also ``$CAPIC_TODAY``): the day the version checks compare with."""
+    return click.option(
+        "--today",
+        metavar="YYYY-MM-DD",
+        envvar=TODAY_ENV,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_today,
+        help="The day Graph API version dates are compared with (default: $SOURCE_DATE_EPOCH, "
+        f"then the clock; also ${TODAY_ENV}).",
+    )(f)

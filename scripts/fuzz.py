@@ -171,7 +171,12 @@ class Fuzzer:
             print(f"CRASH #{index}: {signature}\n{detail}", file=sys.stderr)
 
     def run_one(self, index: int, report: Report) -> None:
-        mutated = self.mutator.generate(self.seed, index)
+        try:
+            mutated = self.mutator.generate(self.seed, index)
+        except Exception as exc:  # a bug of the fuzzer itself, not of capic: say so, go on
+            report.kinds["not generated"] += 1
+            print(f"input {index} not generated: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return
         report.kinds[mutated.kind] += 1
         where = self.work / f"in-{index % 4}"
         shutil.rmtree(where, ignore_errors=True)

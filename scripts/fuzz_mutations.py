@@ -419,5 +419,7 @@ def _tar_mutation(rng: random.Random, data: bytes, *, header: bool) -> bytes:
                 member.size = len(content)
             tar.addfile(member, io.BytesIO(content) if member.isfile() else None)
         if rng.random() < 0.2 and files:
-            tar.addfile(files[0][0], io.BytesIO(files[0][1]))  # a duplicate member
+            duplicate = tarfile.TarInfo(files[-1][0].name)  # a member twice
+            duplicate.size = len(files[-1][1])
+            tar.addfile(duplicate, io.BytesIO(files[-1][1]))
     return gzip.compress(raw.getvalue(), mtime=0)

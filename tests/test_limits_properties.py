@@ -17,11 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capic import api, limits
+from capic.bundle.manifest import canonical_json
 from capic.diagnostics import Severity
 
 Draw = Callable[..., Any]
@@ -191,6 +193,9 @@ def test_accepted_programs_compile_and_import(data: st.DataObject) -> None:
         loaded = api.load_project(root)
         if loaded.project is None or _errors(loaded.diagnostics):
             return
+        # What `capic parse` prints and a bundle's model.json holds.
+        orjson.dumps(loaded.project.to_json())
+        canonical_json(loaded.project.to_json())
         module_source = api.compile_project(loaded.project, "production")
         compile(module_source, "rules.py", "exec")
         module = api.load_compiled(module_source)

@@ -65,6 +65,9 @@ WRAPPERS: list[tuple[str, frozenset[str | None] | None, str | None]] = [
     ("[for v in {x} : v]", None, L),
     ("[for v in event.items : {x}]", None, L),
     ("[for v in event.items : v if {x}]", None, L),
+    ("(if {x} then event.a else event.b)", None, ANY),
+    ("(if event.f then {x} else null)", None, ANY),
+    ("(if event.f then 1 else {x})", None, ANY),
 ]
 LEAVES = [
     ("event.a", ANY),

@@ -1,13 +1,16 @@
 """Every check of the linter, one class each; importing this package registers them all.
 
-Modules by group: requirements (M), schema_failures (V), literals (L), dedup (D), privacy (P),
-quality (Q), hygiene (H), versions (M030-M033). ``docs/rules.md`` is generated from the classes
+Modules by group: requirements (M), schema_failures (V), literals (L), dedup (D), privacy and
+consent (P), quality (Q), hygiene (H); language (shared blocks and computed event names: H050,
+L050, L051); versions (M030-M033). ``docs/rules.md`` is generated from the classes
 (``python -m capic.lint.docs``).
 """
 
 from capic.lint.checks import (
+    consent,
     dedup,
     hygiene,
+    language,
     literals,
     privacy,
     quality,
@@ -17,8 +20,10 @@ from capic.lint.checks import (
 )
 
 __all__ = [
+    "consent",
     "dedup",
     "hygiene",
+    "language",
     "literals",
     "privacy",
     "quality",

@@ -270,3 +270,20 @@ def test_other_tar_tools_and_compressions_still_read(signed: Path, tmp_path: Pat
     plain = raw.getvalue()
     for data in (plain, bz2.compress(plain), lzma.compress(plain), zlib.compress(plain, wbits=31)):
         assert unpack(data) == expected
+
+
+def test_serve_requires_signatures_like_run(signed: Path, tmp_path: Path) -> None:
+    """`capic serve --bundle` honours --require-signature and its variable too: an unsigned
+    bundle never becomes active, the service does not start (exit 2)."""
+    files = members(signed)
+    del files["signature.json"]
+    unsigned = _pack(files, tmp_path / "unsigned.tar.gz")
+    args = ["serve", "--bundle", str(unsigned), "--port", "0", "--admin-port", "0"]
+    args += ["--outbox", str(tmp_path / "outbox.sqlite")]
+    for extra, env in (
+        (["--require-signature"], {}),
+        ([], {"CAPIC_REQUIRE_SIGNED_BUNDLES": "1"}),
+    ):
+        result = invoke([*args, *extra], env=env)
+        assert result.exit_code == 2, result.output
+        assert "signature.json: missing: a signature is required" in result.output

@@ -7,6 +7,8 @@ Query API (for tests and demos): ``GET /_emulator/events`` (accepted events, JSO
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import random
 import re
 import socket
@@ -43,8 +45,10 @@ class _State:
         now: Callable[[], float],
         keep: int | None,
         latency: float,
+        app_secret: str | None = None,
     ) -> None:
         self.token = token
+        self.app_secret = app_secret
         self.latency = latency
         self.now = now
         self.lock = threading.Lock()
@@ -354,6 +358,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return GraphError(
                     400, 190, "Invalid OAuth access token - Cannot parse access token"
                 )
+        if state.app_secret is not None:
+            problem = self._check_proof(params, state.app_secret)
+            if problem is not None:
+                return problem
         if not pixel_id.isdigit():
             return GraphError(
                 400,
@@ -364,6 +372,30 @@ class _Handler(BaseHTTPRequestHandler):
                 type="GraphMethodException",
             )
         return validate_events(params.get("data"), state.now())
+
+    @staticmethod
+    def _check_proof(params: dict[str, Any], app_secret: str) -> GraphError | None:
+        """``appsecret_proof`` must be the hex HMAC-SHA256 of the access token keyed with the
+        app secret, as Meta checks it for an app that requires it (code 100 otherwise)."""
+        token = params.get("access_token")
+        proof = params.get("appsecret_proof")
+        if not isinstance(proof, str) or not proof:
+            return GraphError(
+                400,
+                100,
+                "API calls from the server require an appsecret_proof argument",
+                type="GraphMethodException",
+            )
+        key = app_secret.encode("utf-8")
+        expected = hmac.new(key, str(token or "").encode("utf-8"), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(proof.encode("utf-8"), expected.encode("ascii")):
+            return GraphError(
+                400,
+                100,
+                "Invalid appsecret_proof provided in the API argument",
+                type="GraphMethodException",
+            )
+        return None
 
 
 class EmulatorHandle:
@@ -428,6 +460,7 @@ def start(
     now: Callable[[], float] = time.time,
     keep: int | None = None,
     latency: float = 0.0,
+    app_secret: str | None = None,
 ) -> EmulatorHandle:
     """Start an emulator in a background thread; ``port=0`` picks a free port.
 
@@ -435,7 +468,8 @@ def start(
     injection. ``record``: append accepted events to this JSON-lines file. ``now``: the clock
     event times are checked against. ``keep``: how many accepted events to keep in memory for
     :meth:`EmulatorHandle.received` (None: all). ``latency``: seconds added to every
-    ``/events`` response, to mimic the real Graph API's round trip.
+    ``/events`` response, to mimic the real Graph API's round trip. ``app_secret``: requests
+    must carry the matching ``appsecret_proof`` (code 100 otherwise, as Meta answers).
     """
     if latency < 0:
         raise ValueError("latency must not be negative")
@@ -447,6 +481,7 @@ def start(
         now=now,
         keep=keep,
         latency=latency,
+        app_secret=app_secret,
     )
     try:
         server = _Server((host, port), state)

@@ -38,6 +38,11 @@ class Batcher(Generic[T]):
         self._batches: dict[Destination, Batch[T]] = {}
         self._oldest: float | None = None
 
+    @property
+    def oldest(self) -> float | None:
+        """When the oldest open batch started (None: no open batch)."""
+        return self._oldest
+
     def __len__(self) -> int:
         return sum(len(b.items) for b in self._batches.values())
 

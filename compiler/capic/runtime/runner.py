@@ -172,8 +172,10 @@ def run(
     try:
         prepare_outbox_dir(config.outbox)
         outbox = Outbox(config.outbox)
-    except (OutboxError, OSError) as exc:
-        raise RunConfigError(f"outbox {config.outbox}: {exc}") from None
+    except OutboxError as exc:  # its message names the file
+        raise RunConfigError(str(exc)) from None
+    except OSError as exc:
+        raise RunConfigError(f"outbox {config.outbox}: {exc.strerror or exc}") from None
     try:
         return _Run(module, destinations, config, hooks).deliver(outbox)
     finally:

@@ -267,37 +267,39 @@ class DeliveryEngine:
         return max(0.0, min(_POLL, oldest + self.max_age - time.monotonic()))
 
     def _take(self, leases: Sequence[Lease]) -> None:
-        resting: dict[Destination, list[Lease]] = {}
-        worn: list[Lease] = []
-        now = time.monotonic()
+        groups: dict[Destination, list[Lease]] = {}
         for lease in leases:
-            dest = self.credentials.live(lease.item.destination)
-            if self.max_deliveries is not None and lease.deliveries >= self.max_deliveries:
-                worn.append(lease)
-                continue
+            group = groups.get(lease.item.destination)
+            if group is None:
+                groups[lease.item.destination] = group = []
+            group.append(lease)
+        now = time.monotonic()
+        for stored, group in groups.items():
+            dest = self.credentials.live(stored)
+            if self.max_deliveries is not None:
+                worn = [lease for lease in group if lease.deliveries >= self.max_deliveries]
+                if worn:
+                    self._give_up(worn)
+                    group = [lease for lease in group if lease.deliveries < self.max_deliveries]
             with self._cond:
                 until = self._down_until.get(dest)
                 if until is not None and until <= now:
                     del self._down_until[dest]
                     until = None
-            if until is not None:
-                resting.setdefault(dest, []).append(lease)
+            if until is not None:  # resting: back to the queue until the rest is over
+                self._call(functools.partial(self.consumer.release, group, until - now))
+                self._finished(len(group))
                 continue
-            full = self._batcher.add(dest, lease)
-            if full is not None:
+            for full in self._batcher.extend(dest, group):
                 self._send(full.destination, full.items)
-        for dest, held in resting.items():
-            with self._cond:
-                delay = max(0.0, self._down_until.get(dest, now) - now)
-            self._call(functools.partial(self.consumer.release, held, delay))
-            self._finished(len(held))
-        if worn:
-            reason = DeadLetterReason(
-                f"handed out {self.max_deliveries} times without a delivery; given up"
-            )
-            self._call(lambda: self.consumer.dead_letter(worn, reason))
-            self.stats.reject(reason.key, len(worn))
-            self._finished(len(worn))
+
+    def _give_up(self, worn: list[Lease]) -> None:
+        reason = DeadLetterReason(
+            f"handed out {self.max_deliveries} times without a delivery; given up"
+        )
+        self._call(functools.partial(self.consumer.dead_letter, worn, reason))
+        self.stats.reject(reason.key, len(worn))
+        self._finished(len(worn))
 
     def _flush_due(self) -> None:
         for batch in self._batcher.due():

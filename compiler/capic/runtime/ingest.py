@@ -30,7 +30,7 @@ import math
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from types import ModuleType
 from typing import Any, Literal
 
@@ -127,13 +127,12 @@ class Ingestor:
         with self._lock:
             contexts = list(self._contexts)
         for ctx in contexts:
-            s = ctx.stats
-            total.events += s.events
-            total.unmatched += s.unmatched
-            total.emitted += s.emitted
-            for name in ("matched", "rejected", "invalid_values"):
-                mine: Counter[str] = getattr(total, name)
-                mine.update(dict(getattr(s, name)))
+            for f in fields(RuntimeStats):  # every counter the runtime keeps, whatever they are
+                mine, theirs = getattr(total, f.name), getattr(ctx.stats, f.name)
+                if isinstance(mine, Counter):
+                    mine.update(dict(theirs))
+                elif type(mine) is int and type(theirs) is int:
+                    setattr(total, f.name, mine + theirs)
         return total
 
     def process(

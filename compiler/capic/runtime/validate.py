@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any, Final
 
+from capic.runtime.coerce import OUT_OF_RANGE
 from capic.runtime.limits import Limits, limits
 
 __all__ = [
@@ -38,21 +39,6 @@ __all__ = [
 ]
 
 
-class _OutOfRange:
-    """The marker a number conversion leaves where the value was a number no field can carry
-    (not finite, beyond 64 bits): validation then rejects the event instead of sending it
-    without the value. Never encoded: an event holding it is never valid."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "OUT_OF_RANGE"
-
-    def __reduce__(self) -> str:
-        return "OUT_OF_RANGE"
-
-
-OUT_OF_RANGE: Final[Any] = _OutOfRange()
 _INT64: Final = 2**63
 
 MAX_EVENT_AGE: Final = 7 * 24 * 3600

@@ -249,7 +249,7 @@ class _Run:
         )
         self._delivery = sink.stats.to_json
         try:
-            self._loop(stream, sink.add, lambda: sink.tick(), None)
+            self._loop(stream, lambda items, _p, _n: sink.add(items), sink.tick, None)
             sink.close()
         finally:
             source.close()
@@ -306,7 +306,7 @@ class _Run:
         try:
             finished = self._loop(
                 stream,
-                lambda items: chunks.add(items, self.position, self.lineno),
+                chunks.add,
                 lambda: chunks.flush(self.position, self.lineno),
                 engine,
             )
@@ -333,11 +333,12 @@ class _Run:
     def _loop(
         self,
         stream: IO[bytes],
-        add: Callable[[Sequence[QueueItem]], None],
+        add: Callable[[Sequence[QueueItem], int, int], None],
         idle: Callable[[], None],
         engine: DeliveryEngine | None,
     ) -> bool:
-        """Read to the end (True) or until stopped (False)."""
+        """Read to the end (True) or until stopped (False). ``add`` gets the items of each
+        line with the input position and line number after it."""
         assert self.ingestor is not None
         process = self.ingestor.process
         summary = self.summary
@@ -345,42 +346,48 @@ class _Run:
         lines: Iterator[bytes | None] = read_lines(stream, idle=self.config.max_age)
         if self.hooks.lines is not None:
             lines = self.hooks.lines(lines)
-        since_progress = 0
-        read = 0
-        for raw in lines:
-            if stop is not None and stop():
-                summary.interrupted = summary.interrupted or "stop requested"
-                return False
-            if engine is not None and engine.stopped_reason is not None:
-                return False
-            if raw is None:
-                idle()
-                self._progress()
-                continue
-            self.lineno += 1
-            read += 1
-            self.position += len(raw)
-            summary.lines = read
-            if not raw.strip():
-                add(())
-                continue
-            event, request, problem = parse_line(raw)
-            if problem is not None:
-                summary.malformed += 1
-                self.say("malformed lines", f"line {self.lineno}: {problem}")
-                add(())
-                continue
-            summary.events += 1
-            outcome = process(event, request, self.lineno)
-            if outcome.failed:
-                summary.errors += 1
-                self.say("internal errors", f"line {self.lineno}: {outcome.reason}")
-            add(outcome.items)
-            since_progress += 1
-            if since_progress >= 1000:
-                since_progress = 0
-                self._progress()
-        return True
+        lineno, position = self.lineno, self.position
+        first = lineno
+        try:
+            for raw in lines:
+                if raw is None:
+                    self.lineno, self.position = lineno, position
+                    idle()
+                    self._progress()
+                    if (stop is not None and stop()) or (engine and engine.stopped_reason):
+                        break
+                    continue
+                lineno += 1
+                position += len(raw)
+                if not raw.strip():
+                    add((), position, lineno)
+                    continue
+                event, request, problem = parse_line(raw)
+                if problem is not None:
+                    summary.malformed += 1
+                    self.say("malformed lines", f"line {lineno}: {problem}")
+                    add((), position, lineno)
+                    continue
+                summary.events += 1
+                outcome = process(event, request, lineno)
+                if outcome.failed:
+                    summary.errors += 1
+                    self.say("internal errors", f"line {lineno}: {outcome.reason}")
+                add(outcome.items, position, lineno)
+                if not lineno & 255:  # flags and progress every 256 lines, not every line
+                    self.lineno, self.position = lineno, position
+                    if (stop is not None and stop()) or (engine and engine.stopped_reason):
+                        break
+                    if not lineno & 1023:
+                        self._progress()
+            else:
+                return True
+        finally:
+            self.lineno, self.position = lineno, position
+            summary.lines = lineno - first
+        if stop is not None and stop():
+            summary.interrupted = summary.interrupted or "stop requested"
+        return False
 
     def _progress(self) -> None:
         if self.hooks.progress is not None:

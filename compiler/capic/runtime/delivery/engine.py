@@ -268,10 +268,14 @@ class DeliveryEngine:
 
     def _take(self, leases: Sequence[Lease]) -> None:
         groups: dict[Destination, list[Lease]] = {}
+        last: Destination | None = None
+        group: list[Lease] = []
         for lease in leases:
-            group = groups.get(lease.item.destination)
-            if group is None:
-                groups[lease.item.destination] = group = []
+            dest = lease.item.destination
+            if dest is not last:  # the rows of one destination share one object
+                found = groups.get(dest)
+                group = groups[dest] = [] if found is None else found
+                last = dest
             group.append(lease)
         now = time.monotonic()
         for stored, group in groups.items():

@@ -79,11 +79,14 @@ class Outbox(OutboxStore):
                 now = self._clock()
                 rows = []
                 next_id = first
+                last: Destination | None = None
+                dest_id = 0
                 for item in items:
                     dest = item.destination
-                    dest_id = ids.get(dest)
-                    if dest_id is None:
-                        dest_id = ids[dest] = self._dest_id(dest)
+                    if dest is not last:  # items of one pixel share their Destination object
+                        found = ids.get(dest)
+                        dest_id = ids[dest] = self._dest_id(dest) if found is None else found
+                        last = dest
                     rows.append((next_id, dest_id, item.event_id, item.body, now))
                     next_id += 1
                 self._conn.executemany(
@@ -194,10 +197,11 @@ class Outbox(OutboxStore):
             self._cursor = rows[-1][0]
             # The hot path of delivery: tuple.__new__ skips the NamedTuples' Python __new__.
             leased = self._leased
-            dests = self._dests_by_id
+            last_id, dest = -1, None
             for row_id, dest_id, event_id, body, deliveries in rows:
                 leased.add(row_id)
-                dest = dests.get(dest_id) or self.destination(dest_id)
+                if dest_id != last_id:
+                    last_id, dest = dest_id, self.destination(dest_id)
                 item = _new_tuple(QueueItem, (dest, body, event_id or ""))
                 out.append(_new_tuple(Lease, (str(row_id), item, deliveries)))
         return out

@@ -374,3 +374,41 @@ def test_the_delivery_page_documents_every_run_time_reason() -> None:
     for reason in reasons:
         assert f"`{reason}" in page, reason
     assert "--from-start" in page and "appsecret_proof" in page
+
+
+def test_a_named_pipe_is_a_stream_with_a_committed_count(runner: CliRunner, tmp_path: Path) -> None:
+    import threading
+
+    fifo = tmp_path / "events.pipe"
+    os.mkfifo(fifo)
+    now = time.time()
+
+    def feed() -> None:
+        with fifo.open("wb") as pipe:
+            for i in range(5):
+                pipe.write(orjson.dumps(storefront_event(i, now)) + b"\n")
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    outbox = tmp_path / "o.sqlite"
+    with start(token=TOKEN) as emulator:
+        result = run(
+            runner,
+            str(STOREFRONT),
+            "--events",
+            str(fifo),
+            "--endpoint",
+            emulator.url,
+            "--outbox",
+            str(outbox),
+            "--summary-format",
+            "json",
+            env={"META_CAPI_TOKEN": TOKEN},
+        )
+        assert len(emulator.received()) == 5
+    writer.join()
+    assert result.exit_code == 0, result.stderr
+    assert summary_of(result.stderr)["committed_lines"] == 5
+    with Outbox(outbox, readonly=True) as reader:
+        [stream] = reader.inputs()
+    assert (stream["kind"], stream["lines"], stream["finished"]) == ("stream", 5, True)

@@ -41,7 +41,7 @@ class ChunkCommitter:
         self._warn = warn
         #: Lines of the input whose events are durable (counted from the input's start).
         self.committed_lines = start[1]
-        if source.kind == "stdin":
+        if source.kind != "file":
             # A new stream: its count starts at 0 now, visible to `capic outbox status`.
             outbox.begin_input(self._mark(0, 0, False))
         self._committer = GroupCommitter(outbox, max_delay=0.0)

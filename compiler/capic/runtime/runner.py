@@ -41,6 +41,7 @@ from capic.runtime.delivery import (
     DeliveryEngine,
     DryRunSink,
     GraphTransport,
+    InputProgress,
     Outbox,
     OutboxError,
     QueueItem,
@@ -215,11 +216,19 @@ class _Run:
             f"rejected: {r.reason}",
         )
 
-    def _open(self, resume_offset: int | None) -> tuple[Input, IO[bytes]]:
+    def _open(self, outbox: Outbox | None) -> tuple[Input, IO[bytes], InputProgress | None]:
+        """Open the input once (a pipe cannot be opened twice), find its checkpoint in the
+        outbox, and work out the time offset: the checkpoint's, or a probe's."""
         source = open_input(self.config.events)
         stream = source.stream
-        if resume_offset is not None:
-            self.offset = resume_offset
+        checkpoint = None
+        if outbox is not None and source.kind == "file":
+            if self.config.from_start:
+                outbox.forget_input(source.source)
+            else:
+                checkpoint = outbox.checkpoint(source.source)
+        if checkpoint is not None:
+            self.offset = checkpoint.time_offset if self.config.rebase_time else 0
         elif self.config.rebase_time:
             self.offset, stream = _spool(self.module, source)
         if self.config.rebase_time:
@@ -232,12 +241,12 @@ class _Run:
             id_source=source.source,
             on_reject=self._on_reject,
         )
-        return source, stream
+        return source, stream, checkpoint
 
     # -- dry run ----------------------------------------------------------------------------
 
     def dry(self) -> RunSummary:
-        source, stream = self._open(None)
+        source, stream, _ = self._open(None)
         out = self.hooks.output
         if out is None:
             raise RunConfigError("standard output is closed: a dry run prints its requests there")
@@ -260,16 +269,7 @@ class _Run:
 
     def deliver(self, outbox: Outbox) -> RunSummary:
         config = self.config
-        probe = open_input(config.events)
-        checkpoint = None
-        if probe.kind == "file" and probe.regular:
-            if config.from_start:
-                outbox.forget_input(probe.source)
-            else:
-                checkpoint = outbox.checkpoint(probe.source)
-        probe.close()
-        resume = checkpoint.time_offset if checkpoint and config.rebase_time else None
-        source, stream = self._open(resume if checkpoint else None)
+        source, stream, checkpoint = self._open(outbox)
         if checkpoint is not None:
             stream.seek(checkpoint.position)
             self.lineno = self.summary.resumed_from = checkpoint.lines

@@ -370,6 +370,8 @@ def test_the_delivery_page_documents_every_run_time_reason() -> None:
         "event_source_url longer than 8,192 characters",
         "event larger than 65,536 bytes",
         "custom_data.value is negative",
+        "app event without app_data",
+        "business_messaging event without messaging_channel",
     }
     for reason in reasons:
         assert f"`{reason}" in page, reason

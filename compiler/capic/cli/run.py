@@ -284,7 +284,7 @@ def _run(
     from_start: bool,
     bundle_path: str | None,
 ) -> int:
-    from capic.runtime.delivery import RetryPolicy
+    from capic.runtime.delivery import QueueError, RetryPolicy
     from capic.runtime.delivery.transport import DEFAULT_BASE_URL
     from capic.runtime.inputs import InputError
     from capic.runtime.runner import (
@@ -357,7 +357,7 @@ def _run(
                 console.total = os.stat(events).st_size
         try:
             summary = run(module, destinations, config, hooks)
-        except (RunConfigError, InputError) as exc:
+        except (RunConfigError, InputError, QueueError) as exc:
             _fail(str(exc))
         except RunAborted:
             console.done()

@@ -92,6 +92,8 @@ class RunConfig:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     chunk_lines: int = 2000
     chunk_age: float = 0.05
+    #: Queued events above which reading waits while delivery drains (None: never waits).
+    max_backlog: int | None = 20_000
 
 
 @dataclass
@@ -298,11 +300,12 @@ class _Run:
             time_offset=self.offset,
             max_lines=config.chunk_lines,
             max_age=config.chunk_age,
+            max_backlog=config.max_backlog,
             warn=self.hooks.warn,
         )
         self._delivery = engine.stats.to_json
         engine.start()
-        aborted = True
+        aborted = False
         try:
             finished = self._loop(
                 stream,
@@ -311,9 +314,11 @@ class _Run:
                 engine,
             )
             chunks.finish(self.position, self.lineno, finished=finished)
-            aborted = False
             if engine.stopped_reason is None:
                 engine.drain(None)
+        except BaseException:  # an abort (second signal) or a failure: stop at once
+            aborted = True
+            raise
         finally:
             chunks.close()
             engine.stop(0.0 if aborted else 5.0)

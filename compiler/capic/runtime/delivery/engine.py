@@ -245,7 +245,8 @@ class DeliveryEngine:
             if room <= 0:
                 self._flush_due()
                 continue
-            timeout = 0.02 if draining else self._until_due()
+            # Draining: look again soon, until nothing is left to send (then the usual pace).
+            timeout = 0.02 if draining and not self._idle else self._until_due()
             leases = self.consumer.lease(min(room, self.max_batch), timeout)
             if leases:
                 with self._cond:

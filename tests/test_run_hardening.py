@@ -414,3 +414,42 @@ def test_a_named_pipe_is_a_stream_with_a_committed_count(runner: CliRunner, tmp_
     with Outbox(outbox, readonly=True) as reader:
         [stream] = reader.inputs()
     assert (stream["kind"], stream["lines"], stream["finished"]) == ("stream", 5, True)
+
+
+def test_reading_waits_for_delivery_but_not_for_a_stalled_one(tmp_path: Path) -> None:
+    from capic.runtime.delivery import RetryPolicy
+    from capic.runtime.loader import load_module
+    from capic.runtime.runner import Destinations, RunConfig, run
+
+    project = api_module(STOREFRONT)
+    events = tmp_path / "e.jsonl"
+    now = time.time()
+    events.write_bytes(b"".join(orjson.dumps(storefront_event(i, now)) + b"\n" for i in range(60)))
+    module = load_module(project, name="capic_backlog_test")
+    destinations = Destinations(module, environ={"META_CAPI_TOKEN": TOKEN})
+    policy = RetryPolicy(max_attempts=1, base_delay=0.0, max_delay=0.0)
+    with start(token=TOKEN, latency=0.05) as emulator:
+        config = RunConfig(
+            events=str(events), outbox=tmp_path / "a.sqlite", endpoint=emulator.url,
+            max_batch=5, max_age=0.01, chunk_lines=5, max_backlog=10, policy=policy,
+        )  # fmt: skip
+        summary = run(module, destinations, config)
+        assert summary.sent == 60 and summary.exit_code == 0
+    with start() as gone:
+        url = gone.url
+    started = time.monotonic()
+    stalled = RunConfig(
+        events=str(events), outbox=tmp_path / "b.sqlite", endpoint=url, max_batch=5,
+        chunk_lines=5, max_backlog=10, policy=policy,
+    )  # fmt: skip
+    summary = run(module, destinations, stalled)
+    assert summary.committed_lines == 60 and summary.pending == 60  # nothing lost, all queued
+    assert time.monotonic() - started < 30
+
+
+def api_module(project: Path) -> str:
+    from capic import api
+
+    result = api.load_project(str(project))
+    assert result.project is not None
+    return api.compile_project(result.project)

@@ -42,6 +42,7 @@ class ChunkCommitter:
     ) -> None:
         self._outbox = outbox
         self._max_backlog = max_backlog
+        self._unthrottled_until = 0.0
         self._source = source
         self._offset = time_offset
         self._max_lines = max_lines
@@ -103,7 +104,7 @@ class ChunkCommitter:
 
     def _throttle(self) -> None:
         limit = self._max_backlog
-        if limit is None:
+        if limit is None or time.monotonic() < self._unthrottled_until:
             return
         depth = self._outbox.depth()
         progress = time.monotonic()
@@ -113,7 +114,9 @@ class ChunkCommitter:
             if now_depth < depth:
                 progress = time.monotonic()
             elif time.monotonic() - progress > 1.0:
-                return  # delivery is not draining: the outbox takes the backlog
+                # Delivery is not draining: the outbox takes the backlog for a while.
+                self._unthrottled_until = time.monotonic() + 10.0
+                return
             depth = now_depth
 
     def _wait(self) -> None:

@@ -12,8 +12,8 @@ never runs on the caller's thread (or event loop):
 ``drain(deadline)`` delivers everything queued now (the end of ``capic run``); ``stop(deadline)``
 finishes or abandons what is in flight by the deadline and leaves the rest queued (SIGTERM).
 Deadlines are seconds from the call; None waits as long as it takes. A destination whose
-retries ran out rests for ``cooldown`` seconds (its events are released to the queue with that
-delay). When Meta rejects the credentials (190, a bad ``appsecret_proof``) or a token cannot be
+retries ran out rests for ``cooldown`` seconds, at least one (its events are released to the
+queue with that delay). When Meta rejects the credentials (190, a bad ``appsecret_proof``) or a token cannot be
 resolved, delivery stops: :attr:`DeliveryEngine.stopped_reason` says why, everything stays
 queued, and ``serve`` fails ``/readyz``.
 """
@@ -45,6 +45,7 @@ __all__ = ["DeliveryEngine", "DeliveryObserver"]
 
 #: How often the reader looks at its flags when there is nothing to lease.
 _POLL = 0.1
+_MIN_COOLDOWN = 1.0
 
 
 class _Abandoned(Exception):
@@ -83,7 +84,9 @@ class DeliveryEngine:
         self.max_batch = max_batch
         self.max_age = max_age
         self.concurrency = concurrency
-        self.cooldown = self.policy.max_delay if cooldown is None else cooldown
+        # A rest of at least a second: a destination that failed every attempt is not tried
+        # again at once (and a drain, which ends when only resting events are left, ends).
+        self.cooldown = max(_MIN_COOLDOWN, self.policy.max_delay if cooldown is None else cooldown)
         self.max_deliveries = max_deliveries
         self.stats = DeliveryStats()
         self._batcher: Batcher[Lease] = Batcher(

@@ -8,6 +8,7 @@ set -euo pipefail
 
 # command -> Debian package that provides it
 declare -A PACKAGES=(
+  [wrk]=wrk    # benchmarks/serve.py: the HTTP load generator
 )
 
 missing=()

@@ -86,13 +86,13 @@ def status(outbox: Path) -> dict[str, Any]:
     return data
 
 
-def committed_lines(outbox: Path) -> int:
-    """The stream's committed count, read the way `capic outbox status` reads it."""
+def committed_lines(outbox: Path, kind: str = "stdin") -> int:
+    """An input's committed count, read the way `capic outbox status` reads it."""
     if not outbox.exists():
         return 0
     try:
         with Outbox(outbox, create=False, readonly=True) as reader:
-            streams = [i for i in reader.inputs() if i["kind"] == "stdin"]
+            streams = [i for i in reader.inputs() if i["kind"] == kind]
     except OutboxError:  # created but not set up yet
         return 0
     return int(streams[0]["lines"]) if streams else 0
@@ -160,7 +160,7 @@ def test_kill_9_of_a_stdin_run_loses_no_committed_line(emulator: Emulator, tmp_p
 
 
 def test_a_killed_file_run_resumes_where_it_committed(emulator: Emulator, tmp_path: Path) -> None:
-    n = 6000
+    n = 12_000
     events = write_events(tmp_path / "events.jsonl", n)
     outbox = tmp_path / "outbox.sqlite"
     args = ["run", str(STOREFRONT), "--events", str(events), "--endpoint", emulator.url,
@@ -168,14 +168,9 @@ def test_a_killed_file_run_resumes_where_it_committed(emulator: Emulator, tmp_pa
     proc = subprocess.Popen([*CAPIC, *args], stderr=subprocess.DEVNULL, env=env())
     deadline = time.monotonic() + 60
     checkpoint = 0
-    while time.monotonic() < deadline:
-        inputs = (
-            [i for i in status(outbox)["inputs"] if i["kind"] == "file"] if outbox.exists() else []
-        )
-        if inputs and inputs[0]["lines"] >= 1000:
-            checkpoint = inputs[0]["lines"]
-            break
-        time.sleep(0.05)
+    while time.monotonic() < deadline and checkpoint < 1000:
+        checkpoint = committed_lines(outbox, kind="file")
+        time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     [recorded] = [i for i in status(outbox)["inputs"] if i["kind"] == "file"]

@@ -64,6 +64,18 @@ class Span:
 
 
 @dataclass(frozen=True, slots=True)
+class Related:
+    """Another place a diagnostic concerns (SARIF ``relatedLocations``): e.g. the send that
+    sends a field written in a shared block."""
+
+    span: Span
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"message": self.message, "span": self.span.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     code: str
     name: str
@@ -73,6 +85,8 @@ class Diagnostic:
     help: str | None = None
     #: Extra machine-readable facts (e.g. the estimated match quality score).
     data: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    #: Other places it concerns; the first is the send, for a finding in a shared block.
+    related: tuple[Related, ...] = ()
 
     def sort_key(self) -> tuple[Any, ...]:
         if self.span is None:
@@ -88,6 +102,7 @@ class Diagnostic:
             "help": self.help,
             "span": self.span.to_json() if self.span else None,
             "data": self.data,
+            "related": [r.to_json() for r in self.related],
         }
 
 

@@ -2,7 +2,7 @@
 delete).
 
 The findings of the per-send and per-rule checks of a file depend on that file and on the
-project's declarations (pixels, elements, environments), the lint settings, the environments
+project's declarations (pixels, elements, shared blocks, environments), the lint settings, the environments
 checked, the schemas and capic's version. The cache keeps them per file, keyed by the file's
 content hash, under one key for everything else: when a rule file changes only that file is
 linted again; when a declaration, the configuration, a schema or capic changes, everything is.
@@ -22,26 +22,39 @@ from typing import Any
 import orjson
 
 from capic import __version__
-from capic.diagnostics import Diagnostic, Severity, Span
+from capic.diagnostics import Diagnostic, Related, Severity, Span
 from capic.model import ir
 from capic.resources import data_dir
 
 CACHE_DIR = ".capic_cache"
-FILE_NAME = "lint-v1.json"
+FILE_NAME = "lint-v2.json"
 
 EnvDiagnostics = list[tuple[str | None, Diagnostic]]
 
 
+def _where(span: Span) -> list[Any]:
+    return [span.file, span.line, span.column, span.end_line, span.end_column]
+
+
 def _dump(d: Diagnostic) -> list[Any]:
-    span = d.span
-    where = [span.file, span.line, span.column, span.end_line, span.end_column] if span else None
-    return [d.code, d.name, int(d.severity), d.message, where, d.help, d.data]
+    where = _where(d.span) if d.span else None
+    related = [[_where(r.span), r.message] for r in d.related]
+    return [d.code, d.name, int(d.severity), d.message, where, d.help, d.data, related]
 
 
 def _load(item: list[Any]) -> Diagnostic:
-    code, name, severity, message, where, help_text, data = item
+    code, name, severity, message, where, help_text, data, related = item
     span = Span(*where) if where is not None else None
-    return Diagnostic(code, name, Severity(severity), message, span, help_text, data)
+    return Diagnostic(
+        code,
+        name,
+        Severity(severity),
+        message,
+        span,
+        help_text,
+        data,
+        tuple(Related(Span(*w), m) for w, m in related),
+    )
 
 
 def _schemas_fingerprint() -> str:
@@ -59,6 +72,7 @@ def context_key(
     declaring = {p.file for p in project.pixels.values()}
     declaring |= {e.file for e in project.elements.values()}
     declaring |= {e.file for e in project.environments.values()}
+    declaring |= {s.file for s in project.shared.values()}
     shas = sorted((f.path, f.sha256) for f in project.files if f.path in declaring)
     parts = {
         "capic": __version__,

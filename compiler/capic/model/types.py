@@ -11,6 +11,23 @@ _BOOL_OPS = {
 }  # fmt: skip
 
 
+def value_type(value: object) -> str | None:
+    """The static type of a JSON value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return None
+
+
 def infer_type(expr: ir.Expr) -> str | None:
     """ "string" | "number" | "bool" | "list" | "object" | "null", or None when unknown."""
     if isinstance(expr, ir.Const):
@@ -44,4 +61,15 @@ def infer_type(expr: ir.Expr) -> str | None:
         return fn.returns if fn else None
     if isinstance(expr, ir.SecretRef):
         return "string"
+    if isinstance(expr, ir.Cond):
+        return join_types(infer_type(expr.then), infer_type(expr.otherwise))
     return None
+
+
+def join_types(a: str | None, b: str | None) -> str | None:
+    """The type of a value that is one of two: null joins with anything."""
+    if a == "null":
+        return b
+    if b == "null":
+        return a
+    return a if a == b else None

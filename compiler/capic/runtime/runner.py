@@ -405,6 +405,8 @@ class _Run:
             stats = self.ingestor.stats()
             self.summary.matched = dict(stats.matched)
             self.summary.unmatched = stats.unmatched
+            self.summary.skipped = dict(stats.skipped)
+            self.summary.consent = dict(stats.consent)
             self.summary.emitted = stats.emitted
             self.summary.rejected = dict(stats.rejected)
             self.summary.invalid_values = dict(stats.invalid_values)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from capic.diagnostics import Diagnostic
+from capic.diagnostics import Diagnostic, Related
 from capic.lint.engine import CheckResult, Finding
 from capic.lint.registry import doc_url
 
@@ -46,6 +46,19 @@ def as_json(finding: Finding) -> dict[str, Any]:
         "url": doc_url(d.code),
         "help": d.help,
         "data": d.data,
+        **({"related": [related_json(finding, r) for r in d.related]} if d.related else {}),
+    }
+
+
+def related_json(finding: Finding, related: Related) -> dict[str, Any]:
+    """A related location (e.g. the send of a finding in a shared block) in ruff's terms."""
+    span = related.span
+    shown = finding.result.display_path(span.file) if finding.result is not None else span.file
+    return {
+        "message": related.message,
+        "filename": shown,
+        "location": {"row": span.line, "column": span.column},
+        "end_location": {"row": span.end_line, "column": span.end_column},
     }
 
 

@@ -172,6 +172,26 @@ class SarifRenderer(Renderer):
             ],
             "partialFingerprints": {"primaryLocationLineHash": f"{digest}:{seen[digest]}"},
         }
+        if d.related:
+            out["relatedLocations"] = [
+                {
+                    "id": i,
+                    "message": {"text": r.message},
+                    "physicalLocation": {
+                        "artifactLocation": {
+                            "uri": quote(r.span.file, safe="/"),
+                            "uriBaseId": base_ids[f.root],
+                        },
+                        "region": {
+                            "startLine": r.span.line,
+                            "startColumn": r.span.column,
+                            "endLine": r.span.end_line,
+                            "endColumn": r.span.end_column,
+                        },
+                    },
+                }
+                for i, r in enumerate(d.related)
+            ]
         if d.data:
             out["properties"] = {"data": d.data}
         return out

@@ -274,7 +274,10 @@ def test_other_tar_tools_and_compressions_still_read(signed: Path, tmp_path: Pat
 
 def test_serve_requires_signatures_like_run(signed: Path, tmp_path: Path) -> None:
     """`capic serve --bundle` honours --require-signature and its variable too: an unsigned
-    bundle never becomes active, the service does not start (exit 2)."""
+    bundle never becomes active, the service does not start (exit 2). In a process of its own:
+    serve configures logging for the whole process."""
+    import os
+
     files = members(signed)
     del files["signature.json"]
     unsigned = _pack(files, tmp_path / "unsigned.tar.gz")
@@ -284,6 +287,14 @@ def test_serve_requires_signatures_like_run(signed: Path, tmp_path: Path) -> Non
         (["--require-signature"], {}),
         ([], {"CAPIC_REQUIRE_SIGNED_BUNDLES": "1"}),
     ):
-        result = invoke([*args, *extra], env=env)
-        assert result.exit_code == 2, result.output
-        assert "signature.json: missing: a signature is required" in result.output
+        done = subprocess.run(
+            [sys.executable, "-c", "from capic.cli import main; main()", *args, *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, **env},
+            cwd=tmp_path,
+        )
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "signature.json: missing: a signature is required" in done.stderr

@@ -9,6 +9,7 @@ set -euo pipefail
 # command -> Debian package that provides it
 declare -A PACKAGES=(
   [wrk]=wrk    # benchmarks/serve.py: the HTTP load generator
+  [redis-server]=redis-server    # the Redis Streams queue tests (tests/redis_harness.py)
 )
 
 missing=()

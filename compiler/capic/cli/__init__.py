@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compile": ("compile", "Compile a project to a Python rule module."),
     "run": ("run", "Process an event stream and deliver it to the Graph API."),
     "serve": ("serve", "Serve the live forwarding endpoints (/v1/events, /v1/collect)."),
+    "worker": ("worker", "Deliver events queued in Redis Streams (a consumer group member)."),
+    "queue": ("queue", "Inspect the Redis queue: status, dead letters, requeue."),
     "emulator": ("emulator", "Run a local Graph API emulator."),
     "outbox": ("outbox", "Inspect and replay the delivery outbox."),
     "build": ("build", "Build a reproducible deployment bundle."),

@@ -154,6 +154,8 @@ class RedisConsumer:
                 out = []
             if out or time.monotonic() >= end:
                 return out
+            if not self.streams:  # nothing to read yet (no producer registered a queue)
+                self._closed.wait(max(0.0, min(self.block, end - time.monotonic())))
         return []
 
     def _gather(self, limit: int, end: float) -> list[Lease]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,11 @@ from tests.redis_harness import redis_server
 from tests.serve_harness import ACCESS_TOKEN, INGEST_TOKEN, build_bundle, emulator
 
 pytestmark = pytest.mark.slow
+
+
+def stream(partition: int) -> str:
+    """The shop's partition streams (project serve-shop, environment production)."""
+    return f"capic:serve-shop:production:{partition}"
 
 
 def serve_args(bundle: Path, url: str) -> list[str]:
@@ -46,10 +52,58 @@ def test_two_serve_nodes_and_two_workers_deliver_every_accepted_event(tmp_path: 
             assert set(ids) == accepted
             client = redis.client()
             # Delivered entries leave the streams (XACK + XDEL); nothing is pending.
-            assert sum(client.xlen(f"capic:shop:production:{p}") for p in range(4)) == 0
+            assert sum(client.xlen(stream(p)) for p in range(4)) == 0
         finally:
             for svc in nodes:
                 svc.stop()
         for svc in nodes:
             text = svc.output()
             assert ACCESS_TOKEN not in text and INGEST_TOKEN not in text
+
+
+def _same_copies(received: list[dict[str, object]]) -> None:
+    """Every copy of an event is the same event: duplicates only ever repeat an event_id."""
+    first: dict[object, object] = {}
+    for item in received:
+        event = item["event"]
+        assert isinstance(event, dict)
+        assert first.setdefault(event["event_id"], event) == event
+
+
+def test_a_worker_killed_mid_batch_loses_nothing(tmp_path: Path) -> None:
+    bundle = build_bundle(tmp_path)
+    with redis_server(tmp_path) as redis, emulator(tmp_path, "--latency", "0.5") as emu:
+        svc = node(tmp_path, "node", serve_args(bundle, redis.url)).start()
+        try:
+            accepted = post(svc, range(200))
+            assert len(accepted) == 200
+        finally:
+            svc.stop()
+        args = worker_args(redis.url, emu.url, "--max-batch", "50")
+        with workers(tmp_path, ["doomed"], args) as [doomed]:
+            # Its first request is in the emulator (which holds it 0.5 s): kill -9 it now.
+            wait_until(lambda: _requests(emu.url) > 0, 30, "the worker's first request")
+            doomed.kill()
+        client = redis.client()
+        assert _pending(client) > 0  # what it held stays pending under its name
+        with workers(tmp_path, ["survivor"], args) as [survivor]:
+            wait_until(lambda: set(emu.event_ids()) >= accepted, 60, "every event delivered")
+            assert survivor.metric("capic_worker_claimed_entries_total") > 0
+        received = emu.received()
+        assert {item["event"]["event_id"] for item in received} == accepted
+        _same_copies(received)
+        assert sum(client.xlen(stream(p)) for p in range(4)) == 0
+
+
+def _requests(url: str) -> int:
+    import httpx
+
+    return int(httpx.get(f"{url}/_emulator/stats", timeout=5).json()["requests"])
+
+
+def _pending(client: Any) -> int:
+    total = 0
+    for p in range(4):
+        if client.exists(stream(p)):
+            total += sum(g["pending"] for g in client.xinfo_groups(stream(p)))
+    return total

@@ -172,7 +172,7 @@ def dead_letters(url: str, only: tuple[str, ...], limit: int | None, output_form
                 click.echo(
                     f"{name} {letter.id} pixel {pixel} {letter.event_name or '?'} "
                     f"event_id={event_id} code {code} fbtrace_id={r.fbtrace_id or '-'} "
-                    f"after {_plural(letter.deliveries + 1, 'delivery')} at {_when(letter.failed)}"
+                    f"handed out {letter.deliveries + 1}x, failed {_when(letter.failed)}"
                 )
                 click.echo(f"    {r.message}")
             if len(letters) < count:

@@ -103,7 +103,16 @@ def _log(message: str) -> None:
     type=click.IntRange(1),
     default=10,
     show_default=True,
-    help="Hand-outs without a delivery after which an entry is dead-lettered.",
+    help="Dead-letter an entry handed to workers more often than this (each stopped or was "
+    "killed holding it); failed requests do not count.",
+)
+@_opt(
+    "--rest",
+    env="REST",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="Seconds a pixel whose retries ran out rests before its events are tried again.",
 )
 @_opt(
     "--stop-timeout",
@@ -129,6 +138,7 @@ def command(
     max_attempts: int,
     claim_idle: float,
     max_deliveries: int,
+    rest: float,
     stop_timeout: float,
 ) -> None:
     """Deliver the events serve nodes (and `capic run --queue`) appended to Redis Streams,
@@ -168,6 +178,7 @@ def command(
         max_attempts=max_attempts,
         claim_idle=claim_idle,
         max_deliveries=max_deliveries,
+        rest=rest,
         stop_timeout=stop_timeout,
     )
     try:

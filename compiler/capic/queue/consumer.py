@@ -5,8 +5,8 @@
 namespaces, so the unchanged :class:`~capic.runtime.delivery.engine.DeliveryEngine` (batches,
 retries, bisection, dead letters) delivers from Redis. What it hands out, in this order:
 
-1. entries released earlier whose rest is over (``XCLAIM`` to itself: Redis counts the
-   delivery, so the count survives a crash);
+1. entries released earlier whose rest is over (``XCLAIM ... JUSTID`` to itself, which checks
+   that they are still there);
 2. at start, the consumer's *own* pending entries (``XREADGROUP`` from id ``0``): what this
    consumer name held when its previous process died;
 3. entries of dead consumers, claimed by the sweeper (:mod:`capic.queue.claims`);
@@ -65,7 +65,10 @@ class RedisConsumer:
     ``claim_idle``: seconds an entry must have been left alone before the sweeper takes it
     from another consumer; this consumer refreshes its own entries well within that time
     (however long a delivery takes), so only the entries of a dead consumer go idle. ``rest``:
-    the default wait of a released entry. ``log`` gets one line when Redis goes away and one
+    the default wait of a released entry. ``max_deliveries``: an entry Redis handed out more
+    often than that (to consumers that stopped or died while holding it: a poison event, or a
+    crash loop) goes to the dead-letter stream instead; releases after failed requests do not
+    count, so a long Meta outage never dead-letters anything. ``log`` gets one line when Redis goes away and one
     when it is back. Thread-safe: the engine leases from one thread and acks from others.
     """
 
@@ -80,6 +83,7 @@ class RedisConsumer:
         claim_idle: float = 30.0,
         rest: float = 1.0,
         block: float = 1.0,
+        max_deliveries: int | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
         if claim_idle <= 0:
@@ -90,6 +94,7 @@ class RedisConsumer:
         self.name = consumer
         self.rest = rest
         self.block = block
+        self.max_deliveries = max_deliveries
         self.codec = Codec()
         self._log = log
         self._lock = threading.Lock()
@@ -222,6 +227,7 @@ class RedisConsumer:
         delivered them before (own pending, claims): their delivery count is looked up."""
         counts = self._counts(stream, entries) if counted and entries else {}
         out: list[Lease] = []
+        worn: list[Lease] = []
         gone: list[str] = []
         for raw_id, fields in entries:
             entry_id = _text(raw_id)
@@ -239,10 +245,21 @@ class RedisConsumer:
                 if key in self._held:  # already ours (a claim of our own entry): keep one
                     continue
                 self._held[key] = lease
-            out.append(lease)
+            if self.max_deliveries is not None and lease.deliveries >= self.max_deliveries:
+                worn.append(lease)
+            else:
+                out.append(lease)
         if gone:
             with redis_errors(self.where):
                 self.client.xack(stream, self.group, *gone)
+        if worn:
+            self.dead_letter(
+                worn,
+                DeadLetterReason(
+                    f"handed out more than {self.max_deliveries} times to workers that stopped before delivering it (a poison event, or workers "
+                    "killed while delivering); given up"
+                ),
+            )
         return out
 
     def _counts(self, stream: str, entries: Sequence[Entry]) -> dict[str, int]:
@@ -268,14 +285,15 @@ class RedisConsumer:
             ids = [split_id(lease.id)[1] for lease in group]
             try:
                 with redis_errors(self.where):
-                    # Without JUSTID, Redis counts the delivery (as XREADGROUP would have).
-                    back = self.client.xclaim(stream, self.group, self.name, 0, ids)
+                    # JUSTID: a release after a failed request is not a worker stopping
+                    # (see max_deliveries); the claim only checks the entry is still there.
+                    back = self.client.xclaim(stream, self.group, self.name, 0, ids, justid=True)
             except QueueUnavailable:
                 with self._lock:  # try again once Redis is back
                     for lease in group:
                         self._rest(lease.id, now + 0.5)
                 raise
-            present = {_text(entry[0]) for entry in back or () if entry[1]}
+            present = {_text(entry_id) for entry_id in back or ()}
             for lease in group:
                 if split_id(lease.id)[1] in present:
                     again = lease._replace(deliveries=lease.deliveries + 1)

@@ -4,9 +4,9 @@ A worker is one member of a consumer group: it serves every registered queue (or
 given with ``--only``, looking for new ones every few seconds), and delivers with the same
 :class:`~capic.runtime.delivery.engine.DeliveryEngine` as ``capic run`` and ``capic serve``
 (batches per pixel of at most 1,000 by size or age, the retry table, bisection, dead
-letters). Entries handed out ``max_deliveries`` times without a delivery go to the dead-letter
-stream with that reason. Consumer names are stable (the host and a number, say): a restarted
-worker finishes what it held first.
+letters). Consumer names are stable (the host and a number, say): a restarted
+worker finishes what it held first. An entry handed to workers more than ``max_deliveries``
+times (each stopped or was killed while holding it) goes to the dead-letter stream instead.
 
 Signals: SIGTERM or SIGINT stops reading; the batch in flight finishes (up to
 ``stop_timeout`` seconds), the rest stays pending under this consumer's name. A second signal
@@ -54,8 +54,11 @@ class WorkerConfig:
     max_attempts: int = 8
     #: Entries idle this long are taken from their (dead) consumer.
     claim_idle: float = 60.0
-    #: Entries handed out this many times without a delivery are dead-lettered.
+    #: Entries handed to workers more often than this (each stopped or died holding them) are
+    #: dead-lettered; failed requests do not count (a Meta outage dead-letters nothing).
     max_deliveries: int = 10
+    #: Seconds a pixel whose retries ran out rests (None: the retry policy's longest delay).
+    rest: float | None = None
     #: Seconds SIGTERM lets the batch in flight finish.
     stop_timeout: float = 30.0
     #: Seconds between looks for new queues.
@@ -87,6 +90,7 @@ def run(config: WorkerConfig, log: Callable[[str], None]) -> int:
             group=config.group,
             consumer=config.consumer,
             claim_idle=config.claim_idle,
+            max_deliveries=config.max_deliveries,
             log=log,
         )
     except QueueError as exc:
@@ -117,7 +121,7 @@ def run(config: WorkerConfig, log: Callable[[str], None]) -> int:
         secrets_dir=config.secrets_dir,
         log=log,
         observer=metrics,
-        max_deliveries=config.max_deliveries,
+        cooldown=config.rest,
     )
     stop = threading.Event()
     received: list[str] = []

@@ -31,6 +31,8 @@ def free_port() -> int:
 class RedisServer:
     directory: Path
     fsync: str = "everysec"
+    #: Extra server settings, e.g. ``["--appendonly", "no"]`` (the later one wins).
+    extra: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
@@ -45,6 +47,7 @@ class RedisServer:
         argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         argv += ["--dir", str(self.directory), "--save", "", "--daemonize", "no"]
         argv += ["--appendonly", "yes", "--appendfsync", self.fsync, "--loglevel", "warning"]
+        argv += self.extra
         self.proc = subprocess.Popen(argv, stdout=log, stderr=log)
         log.close()
         self.wait_ready(timeout)
@@ -91,8 +94,10 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def redis_server(tmp: Path, *, fsync: str = "everysec") -> Iterator[RedisServer]:
-    server = RedisServer(tmp / f"redis-{next(_names)}-{os.getpid()}", fsync)
+def redis_server(
+    tmp: Path, *, fsync: str = "everysec", extra: list[str] | None = None
+) -> Iterator[RedisServer]:
+    server = RedisServer(tmp / f"redis-{next(_names)}-{os.getpid()}", fsync, list(extra or []))
     server.start()
     try:
         yield server

@@ -23,7 +23,7 @@ from capic.queue.spill import Forwarder, Link, SpillingProducer
 from capic.runtime.delivery.outbox import Outbox
 from capic.runtime.delivery.queue import QueueError
 
-__all__ = ["QueueSide", "enhancement_stores", "open_producer"]
+__all__ = ["QueueSide", "enhancement_stores", "open_producer", "run_deliverer"]
 
 #: Enhancement runs on the request path: its commands wait at most this long.
 _ENHANCEMENT_TIMEOUT = 0.25
@@ -93,6 +93,41 @@ def open_producer(
         link,
         client,
     )
+
+
+def run_deliverer(
+    url_text: str,
+    *,
+    project: str,
+    environment: str | None,
+    partitions: int,
+    strict: bool,
+    log: Callable[[str], None],
+    give_up_after: float = 30.0,
+) -> Callable[[Outbox], Forwarder]:
+    """What ``capic run --queue`` delivers with: the forwarder of its outbox into Redis (the
+    run reads, commits to the outbox with its checkpoints as always, and forwards)."""
+    from capic.runtime.destinations import RunConfigError
+
+    def make(outbox: Outbox) -> Forwarder:
+        try:
+            side = open_producer(
+                url_text,
+                project=project,
+                environment=environment,
+                partitions=partitions,
+                strict=strict,
+                spill=outbox,
+                max_pending=None,
+                log=log,
+                give_up_after=give_up_after,
+            )
+        except QueueError as exc:
+            raise RunConfigError(str(exc)) from None
+        side.forwarder.on_stop = side.close
+        return side.forwarder
+
+    return make
 
 
 def enhancement_stores(url_text: str) -> Callable[[str], RedisEnhancementStore]:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from capic.queue.connection import QueueUnavailable
 from capic.queue.producer import RedisProducer
@@ -34,6 +36,16 @@ __all__ = ["Forwarder", "Link", "SpillingProducer"]
 RETRY_EVERY = 1.0
 #: Events moved from the outbox per XADD transaction.
 FORWARD_BATCH = 1000
+
+
+@dataclass(slots=True)
+class ForwardStats(DeliveryStats):
+    """Delivery counters of a forwarder (``sent``: appended to Redis), naming the queue."""
+
+    queue: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {**DeliveryStats.to_json(self), "queue": self.queue}
 
 
 class Link:
@@ -112,12 +124,14 @@ class Forwarder:
         link: Link,
         *,
         give_up_after: float | None = None,
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
         self.outbox = outbox
+        self.on_stop = on_stop
         self.primary = primary
         self.link = link
         self.give_up_after = give_up_after
-        self.stats = DeliveryStats()
+        self.stats = ForwardStats(queue=f"{primary.namespace.prefix}:* on {primary.where}")
         self._cond = threading.Condition()
         self._stopping = False
         self._busy = False
@@ -155,6 +169,8 @@ class Forwarder:
         if self._thread.is_alive():
             self._thread.join(deadline)
         self.stats.set("deferred", self.outbox.depth())
+        if self.on_stop is not None:
+            self.on_stop()
 
     def _run(self) -> None:
         while True:

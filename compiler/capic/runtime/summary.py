@@ -147,6 +147,8 @@ class RunSummary:
                 f"{d.get('sent', 0):,} delivered in {plural(d.get('batches', 0), 'request')}, "
                 f"{d.get('retried', 0):,} retried, {d.get('dead_lettered', 0):,} dead-lettered"
             )
+            if d.get("queue"):  # capic run --queue: workers deliver what it appended
+                line = f"{d.get('sent', 0):,} appended to the queue {d['queue']} (capic worker delivers them)"
             if recovered:
                 line += f" ({recovered:,} recovered from an earlier run)"
             out.append(line)

@@ -11,7 +11,7 @@ import pytest
 
 from tests.queue_harness import node, post, wait_until, workers
 from tests.redis_harness import redis_server
-from tests.serve_harness import ACCESS_TOKEN, INGEST_TOKEN, build_bundle, emulator
+from tests.serve_harness import ACCESS_TOKEN, INGEST_TOKEN, build_bundle, emulator, purchase
 
 pytestmark = pytest.mark.slow
 
@@ -107,3 +107,29 @@ def _pending(client: Any) -> int:
         if client.exists(stream(p)):
             total += sum(g["pending"] for g in client.xinfo_groups(stream(p)))
     return total
+
+
+def test_serve_nodes_share_the_enhancement_store_in_redis(tmp_path: Path) -> None:
+    bundle = build_bundle(tmp_path, "enhanced")
+    with redis_server(tmp_path) as redis, emulator(tmp_path) as emu:
+        args = ["--bundle", str(bundle), "--env", "enhanced", "--queue", redis.url]
+        nodes = [node(tmp_path, f"enh{i}", args) for i in (1, 2)]
+        try:
+            for svc in nodes:
+                svc.start()
+            # The visitor logs in on one node; a later anonymous event reaches the other.
+            assert post(nodes[0], [1])
+            anonymous = purchase(2)
+            anonymous["event"]["user"] = {}
+            assert nodes[1].post("/v1/events", anonymous).json()["accepted"] == 1
+            with workers(tmp_path, ["w1"], worker_args(redis.url, emu.url)):
+                wait_until(lambda: {"p-1", "p-2"} <= set(emu.event_ids()), 30, "delivered")
+        finally:
+            for svc in nodes:
+                svc.stop()
+        events = {e["event"]["event_id"]: e["event"] for e in emu.received()}
+        assert events["p-2"]["user_data"]["em"] == events["p-1"]["user_data"]["em"]
+        client = redis.client()
+        [key] = client.keys("capic:serve-shop:enh:*")
+        assert 0 < client.pttl(key) <= 3600 * 1000
+        assert b"buyer1@example.com" not in client.get(key)

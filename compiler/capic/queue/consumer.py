@@ -195,8 +195,11 @@ class RedisConsumer:
     def _read(self, ids: dict[str, str], limit: int, block: int | None) -> list[Lease]:
         if not ids:
             return []
+        # COUNT is per stream: ask each for its share, so that one read takes about ``limit``
+        # entries in all and the other workers of the group get the rest.
+        count = max(1, -(-limit // len(ids)))
         with redis_errors(self.where):
-            reply = self.client.xreadgroup(self.group, self.name, ids, count=limit, block=block)
+            reply = self.client.xreadgroup(self.group, self.name, ids, count=count, block=block)
         pending = any(start != ">" for start in ids.values())
         got: list[Lease] = []
         answered: set[str] = set()

@@ -24,7 +24,6 @@ same event_id.
 from __future__ import annotations
 
 import contextlib
-import functools
 import heapq
 import threading
 import time
@@ -33,30 +32,15 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from capic.queue.claims import ClaimKeeper
-from capic.queue.codec import Codec, EntryError, dead_fields
+from capic.queue.codec import Codec, EntryError
 from capic.queue.connection import QueueUnavailable, redis_errors
-from capic.queue.keys import Namespace
+from capic.queue.keys import Namespace, by_stream, lease_id, split_id
+from capic.queue.settle import Settler
 from capic.runtime.delivery.queue import DeadLetterReason, Lease, QueueError
 
 __all__ = ["RedisConsumer"]
 
 Entry = tuple[bytes, Any]
-
-
-def lease_id(stream: str, entry_id: str) -> str:
-    return f"{stream}/{entry_id}"
-
-
-def split_id(lease: str) -> tuple[str, str]:
-    stream, _, entry = lease.rpartition("/")
-    return stream, entry
-
-
-def by_stream(leases: Iterable[Lease]) -> dict[str, list[Lease]]:
-    out: dict[str, list[Lease]] = {}
-    for lease in leases:
-        out.setdefault(split_id(lease.id)[0], []).append(lease)
-    return out
 
 
 class RedisConsumer:
@@ -98,7 +82,9 @@ class RedisConsumer:
         self.codec = Codec()
         self._log = log
         self._lock = threading.Lock()
-        self._closed = threading.Event()
+        #: Set by close() and interrupt(): waits for Redis end at once.
+        self.stopping = threading.Event()
+        self._closed = False
         self.namespaces: list[Namespace] = []
         self._streams: list[str] = []
         self._dead: dict[str, str] = {}
@@ -110,6 +96,7 @@ class RedisConsumer:
         self._buffer: deque[Lease] = deque()
         self.up = True
         self.claims = ClaimKeeper(self, claim_idle)
+        self.settler = Settler(self)
         self.add_namespaces(namespaces)
         self.claims.start()
 
@@ -150,17 +137,17 @@ class RedisConsumer:
         if limit <= 0:
             return []
         end = time.monotonic() + max(0.0, timeout)
-        while not self._closed.is_set():
+        while not self.stopping.is_set():
             try:
                 out = self._gather(limit, end)
             except QueueUnavailable as exc:
-                self._down(exc)
-                self._closed.wait(max(0.0, min(0.5, end - time.monotonic())))
+                self.down(exc)
+                self.stopping.wait(max(0.0, min(0.5, end - time.monotonic())))
                 out = []
             if out or time.monotonic() >= end:
                 return out
             if not self.streams:  # nothing to read yet (no producer registered a queue)
-                self._closed.wait(max(0.0, min(self.block, end - time.monotonic())))
+                self.stopping.wait(max(0.0, min(self.block, end - time.monotonic())))
         return []
 
     def _gather(self, limit: int, end: float) -> list[Lease]:
@@ -177,7 +164,7 @@ class RedisConsumer:
         if len(out) < limit:
             block = None if out else self._block_for(end)
             out += self._read({s: ">" for s in self.streams}, limit - len(out), block)
-        self._healthy()
+        self.healthy()
         return out
 
     def _block_for(self, end: float) -> int | None:
@@ -241,7 +228,7 @@ class RedisConsumer:
             try:
                 item = self.codec.item(fields)
             except EntryError as exc:
-                self._unreadable(stream, entry_id, fields, str(exc))
+                self.settler.unreadable(stream, entry_id, fields, str(exc))
                 continue
             lease = Lease(key, item, max(0, counts.get(entry_id, 1) - 1))
             with self._lock:
@@ -312,19 +299,13 @@ class RedisConsumer:
         self._seq += 1
         heapq.heappush(self._resting, (ready, self._seq, key))
 
-    # -- outcomes ---------------------------------------------------------------------------
+    # -- outcomes (the writes: capic.queue.settle) ------------------------------------------
 
     def ack(self, leases: Sequence[Lease]) -> None:
-        for stream, group in by_stream(leases).items():
-            ids = [split_id(lease.id)[1] for lease in group]
-            self._until_done(functools.partial(self._ack_ids, stream, ids))
-            self._drop(group)
+        self.settler.ack(leases)
 
-    def _ack_ids(self, stream: str, ids: list[str]) -> None:
-        pipe = self.client.pipeline(transaction=True)
-        pipe.xack(stream, self.group, *ids)
-        pipe.xdel(stream, *ids)
-        pipe.execute()
+    def dead_letter(self, leases: Sequence[Lease], reason: DeadLetterReason) -> None:
+        self.settler.dead_letter(leases, reason)
 
     def release(self, leases: Sequence[Lease], delay: float | None = None) -> None:
         ready = time.monotonic() + (self.rest if delay is None else max(0.0, delay))
@@ -333,65 +314,17 @@ class RedisConsumer:
                 if lease.id in self._held:
                     self._rest(lease.id, ready)
 
-    def dead_letter(self, leases: Sequence[Lease], reason: DeadLetterReason) -> None:
-        for stream, group in by_stream(leases).items():
-            dead = self._dead_stream(stream)
-            rows = [dead_fields(self.codec, x.item, reason, x.id, x.deliveries) for x in group]
-            move = functools.partial(self._move_dead, stream, dead, rows, group)
-            self._until_done(move)
-            self._drop(group)
-
-    def _move_dead(
-        self, stream: str, dead: str, rows: list[dict[Any, Any]], group: list[Lease]
-    ) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        for fields in rows:
-            pipe.xadd(dead, fields)
-        pipe.execute()
-        # Written first, acked second: a crash in between gives a second dead letter of the
-        # same event, never none.
-        self._ack_ids(stream, [split_id(lease.id)[1] for lease in group])
-
-    def _unreadable(self, stream: str, entry_id: str, fields: Any, problem: str) -> None:
-        """An entry no worker can deliver: straight to the dead stream, with the problem."""
-        row = {bytes(k): bytes(v) for k, v in dict(fields).items()}
-        row.update(
-            {
-                b"src": lease_id(stream, entry_id).encode(),
-                b"message": f"unreadable queue entry: {problem}".encode(),
-                b"at": f"{time.time():.3f}".encode(),
-            }
-        )
-        with redis_errors(self.where):
-            self.client.xadd(self._dead_stream(stream), row)
-            self._ack_ids(stream, [entry_id])
-
-    def _dead_stream(self, stream: str) -> str:
+    def dead_stream(self, stream: str) -> str:
         with self._lock:
             dead = self._dead.get(stream)
         if dead is None:
             raise QueueError(f"{stream} is not a stream of this consumer")
         return dead
 
-    def _drop(self, leases: Sequence[Lease]) -> None:
+    def drop(self, leases: Sequence[Lease]) -> None:
         with self._lock:
             for lease in leases:
                 self._held.pop(lease.id, None)
-
-    def _until_done(self, action: Callable[[], None]) -> None:
-        """Run a Redis write, waiting for Redis while it is unreachable (until closed)."""
-        wait = 0.2
-        while True:
-            try:
-                with redis_errors(self.where):
-                    action()
-                self._healthy()
-                return
-            except QueueUnavailable as exc:
-                self._down(exc)
-                if self._closed.wait(wait):
-                    raise
-                wait = min(wait * 2, 5.0)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -413,31 +346,37 @@ class RedisConsumer:
         with redis_errors(self.where):
             return sum(int(n) for n in pipe.execute())
 
-    def _down(self, exc: QueueError) -> None:
+    def down(self, exc: QueueError) -> None:
         if self.up:
             self.up = False
             if self._log is not None:
                 self._log(f"{exc}; waiting for it")
 
-    def _healthy(self) -> None:
+    def healthy(self) -> None:
         if not self.up:
             self.up = True
             if self._log is not None:
                 self._log(f"Redis at {self.where} is back")
 
+    def interrupt(self) -> None:
+        """Stop waiting for Redis: a lease returns nothing and an ack or dead letter that
+        cannot reach Redis raises instead of waiting (a stop whose deadline passed)."""
+        self.stopping.set()
+
     def close(self) -> None:
         """Stop the claim keeper and close the connections. What is held stays pending in
         Redis under this consumer's name: its next start (or a sweeper) takes it."""
-        if self._closed.is_set():
+        if self._closed:
             return
-        self._closed.set()
+        self._closed = True
+        self.stopping.set()
         self.claims.stop()
         with contextlib.suppress(Exception):
             self.client.close()
 
     @property
     def closed(self) -> bool:
-        return self._closed.is_set()
+        return self._closed
 
 
 def _text(value: Any) -> str:

@@ -17,9 +17,22 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["REGISTRY", "Namespace", "partition_of", "safe_name"]
+if TYPE_CHECKING:
+    from capic.runtime.delivery.queue import Lease
+
+__all__ = [
+    "REGISTRY",
+    "Namespace",
+    "by_stream",
+    "lease_id",
+    "partition_of",
+    "safe_name",
+    "split_id",
+]
 
 #: The registry of namespaces and their partition counts (workers discover streams here).
 REGISTRY = "capic:queues"
@@ -85,3 +98,22 @@ class Namespace:
 
 def enhancement_key(project: str, digest: bytes) -> str:
     return f"capic:{safe_name(project)}:enh:{digest.hex()}"
+
+
+# -- lease ids: "<stream>/<entry id>" ------------------------------------------------------
+
+
+def lease_id(stream: str, entry_id: str) -> str:
+    return f"{stream}/{entry_id}"
+
+
+def split_id(lease: str) -> tuple[str, str]:
+    stream, _, entry = lease.rpartition("/")
+    return stream, entry
+
+
+def by_stream(leases: Iterable[Lease]) -> dict[str, list[Lease]]:
+    out: dict[str, list[Lease]] = {}
+    for lease in leases:
+        out.setdefault(split_id(lease.id)[0], []).append(lease)
+    return out

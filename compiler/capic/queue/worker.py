@@ -158,7 +158,14 @@ def run(config: WorkerConfig, log: Callable[[str], None]) -> int:
                     for ns in consumer.add_namespaces(namespaces(client, where, config.only)):
                         log(f"serving the new queue {ns.name} ({ns.partitions} partitions)")
     finally:
-        engine.stop(config.stop_timeout)
+        # The batch in flight may finish; past the deadline the consumer stops waiting for an
+        # unreachable Redis (what it could not ack stays pending, delivered again later).
+        stopper = threading.Thread(target=engine.stop, args=(config.stop_timeout,))
+        stopper.start()
+        stopper.join(config.stop_timeout + 1.0)
+        if stopper.is_alive():
+            consumer.interrupt()
+            stopper.join()
         stats = engine.stats.snapshot()
         consumer.close()
         transport.close()

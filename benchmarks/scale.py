@@ -30,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -102,7 +103,7 @@ def _emulator(latency: float) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         proc.wait(10)
 
 
-def _items(n: int, tag: str) -> list[object]:
+def _items(n: int, tag: str) -> list[Any]:
     from capic.runtime.delivery import Destination, QueueItem
     from capic.runtime.secrets import SecretRef
 
@@ -158,7 +159,7 @@ def measure(url: str, emulator: str, emu_pid: int, redis_pid: int, workers: int,
         cpu = (_cpu_seconds(emu_pid), _cpu_seconds(redis_pid))
         started = time.monotonic()
         for start in range(0, len(items), 1000):
-            producer.append(items[start : start + 1000])  # type: ignore[arg-type]
+            producer.append(items[start : start + 1000])
         appended = time.monotonic() - started
         while producer.depth() > 0:
             time.sleep(0.01)

@@ -37,8 +37,11 @@ def producer(url: QueueURL, ns: Namespace) -> RedisProducer:
     return RedisProducer(client, ns, where=str(url))
 
 
-def consumer(url: QueueURL, ns: Namespace, name: str, **options: float) -> RedisConsumer:
-    return RedisConsumer(connect(url), [ns], where=str(url), group="g", consumer=name, **options)  # type: ignore[arg-type]
+def consumer(url: QueueURL, ns: Namespace, name: str, claim_idle: float = 30.0) -> RedisConsumer:
+    client = connect(url)
+    return RedisConsumer(
+        client, [ns], where=str(url), group="g", consumer=name, claim_idle=claim_idle
+    )
 
 
 def test_the_partition_is_a_stable_hash_of_pixel_and_event_id(url: QueueURL) -> None:

@@ -71,8 +71,15 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
         ("serve", "--bundle", str(bundle), "--env", "production", "--queue", "redis:/x"),
         ("serve", "--bundle", str(bundle), "--env", "production", "--queue", closed),
     ]
-    for args in cases:
-        done = capic(*args)
+    env = base_env()
+    running = [
+        (args, subprocess.Popen([*CAPIC, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env))
+        for args in cases
+    ]  # fmt: skip
+    for args, proc in running:
+        out, err = proc.communicate(timeout=120)
+        done = subprocess.CompletedProcess(args, proc.returncode, out, err)
         # serve says which rules it activated first; the error itself is one line
         lines = [x for x in done.stderr.strip().splitlines() if "active: " not in x]
         assert done.returncode == 2, (args, done.stderr)
@@ -80,7 +87,7 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
         assert "queue URL" in lines[0] or "Redis" in lines[0], (args, lines)
 
 
-def test_persistence_settings_are_checked_at_start(tmp_path: Path) -> None:
+def test_persistence_and_partitions_are_checked_at_start(tmp_path: Path) -> None:
     bundle = build_bundle(tmp_path)
     with redis_server(
         tmp_path, extra=["--appendonly", "no", "--maxmemory-policy", "allkeys-lru"]
@@ -92,18 +99,12 @@ def test_persistence_settings_are_checked_at_start(tmp_path: Path) -> None:
         strict = capic("serve", *serve_args(bundle, redis.url), "--queue-strict")
         assert strict.returncode == 2
         assert "must run with appendonly yes and appendfsync always" in strict.stderr
-    with redis_server(tmp_path, fsync="always") as redis:
-        svc = node(tmp_path, "strict", [*serve_args(bundle, redis.url), "--queue-strict"]).start()
-        svc.stop()
-        assert "warning" not in svc.stderr.read_text()
-
-
-def test_every_node_agrees_on_the_partitions(tmp_path: Path) -> None:
-    bundle = build_bundle(tmp_path)
-    with redis_server(tmp_path) as redis:
-        svc = node(tmp_path, "first", serve_args(bundle, redis.url)).start()
-        svc.stop()
+        # Every node agrees on the partitions (the first one registered 4).
         args = ["serve", "--bundle", str(bundle), "--env", "production", "--queue", redis.url]
         other = capic(*args, "--partitions", "6")
         assert other.returncode == 2
         assert "has 4 partitions, not 6" in other.stderr
+    with redis_server(tmp_path, fsync="always") as redis:
+        svc = node(tmp_path, "strict", [*serve_args(bundle, redis.url), "--queue-strict"]).start()
+        svc.stop()
+        assert "warning" not in svc.stderr.read_text()

@@ -144,8 +144,8 @@ def test_meta_failing_one_request_in_five(tmp_path: Path) -> None:
         svc = node(tmp_path, "node", serve_args(bundle, redis.url)).start()
         try:
             accepted: set[str] = set()
-            for start in range(0, 300, 30):
-                accepted |= post(svc, range(start, start + 30))
+            for start in range(0, 200, 25):
+                accepted |= post(svc, range(start, start + 25))
         finally:
             svc.stop()
         args = worker_args(redis.url, emu.url, "--max-batch", "10", "--timeout", "1")

@@ -22,12 +22,12 @@ from typing import Any
 import orjson
 
 from capic import __version__
-from capic.diagnostics import Diagnostic, Severity, Span
+from capic.diagnostics import Diagnostic, Fix, Severity, Span
 from capic.model import ir
 from capic.resources import data_dir
 
 CACHE_DIR = ".capic_cache"
-FILE_NAME = "lint-v1.json"
+FILE_NAME = "lint-v2.json"
 
 EnvDiagnostics = list[tuple[str | None, Diagnostic]]
 
@@ -35,13 +35,23 @@ EnvDiagnostics = list[tuple[str | None, Diagnostic]]
 def _dump(d: Diagnostic) -> list[Any]:
     span = d.span
     where = [span.file, span.line, span.column, span.end_line, span.end_column] if span else None
-    return [d.code, d.name, int(d.severity), d.message, where, d.help, d.data]
+    fix = d.fix.to_json() if d.fix is not None else None
+    return [d.code, d.name, int(d.severity), d.message, where, d.help, d.data, fix]
 
 
 def _load(item: list[Any]) -> Diagnostic:
-    code, name, severity, message, where, help_text, data = item
+    code, name, severity, message, where, help_text, data, fix = item
     span = Span(*where) if where is not None else None
-    return Diagnostic(code, name, Severity(severity), message, span, help_text, data)
+    return Diagnostic(
+        code,
+        name,
+        Severity(severity),
+        message,
+        span,
+        help_text,
+        data,
+        Fix.from_json(fix) if fix is not None else None,
+    )
 
 
 def _schemas_fingerprint() -> str:

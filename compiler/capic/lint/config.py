@@ -15,7 +15,13 @@ Keys (schema: ``capic schema config``, ``$defs/lint``):
 * ``per-file-ignores``: glob (relative to the configuration file's directory; a pattern without
   ``/`` also matches the file name alone) -> codes or prefixes ignored in matching files;
 * ``fail-level``: ``error`` (default), ``warning`` or ``info``;
+* ``show-info``: show informational notes (hidden by default; ``--statistics`` counts them);
+* ``exclude``, ``extend-exclude``, ``respect-gitignore``: which files belong to the project
+  (:mod:`capic.files`);
 * ``options``: ``[lint.options.<check-name>]`` tables with each check's own settings.
+
+A configuration file that is not valid TOML stops the walk: its settings cannot be known, so
+the run reports C001 (exit 2) instead of silently using another file's or the defaults.
 
 Front-end codes (S, R, C) are always reported: a file with those errors cannot be compiled.
 """
@@ -54,6 +60,10 @@ class ConfigSource:
     #: "[lint]" or "[tool.capic]"
     section: str
     text: str
+    #: Why the file could not be read (the table is then empty), with the 1-based line and
+    #: column the TOML parser names.
+    error: str | None = None
+    error_at: tuple[int, int] = (1, 1)
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,8 @@ class Overrides:
     ignore: Sequence[str] = ()
     extend_select: Sequence[str] = ()
     fail_level: Severity | None = None
+    #: ``--show-info``: show informational notes whatever the configuration says.
+    show_info: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,13 @@ class LintSettings:
     base_dir: Path | None = None
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     source: ConfigSource | None = None
+    #: Whether informational notes are reported (else only counted by --statistics).
+    show_info: bool = False
+
+    @property
+    def shows_info(self) -> bool:
+        """Info notes are shown when asked for, and whenever they decide the exit status."""
+        return self.show_info or self.fail_level <= Severity.INFO
 
     def is_enabled(self, code: str) -> bool:
         return is_frontend(code) or code in _ALWAYS or code in self.enabled
@@ -144,19 +163,45 @@ def default_codes() -> list[str]:
 # ----------------------------------------------------------------------------- discovery
 
 
-def _read(path: Path) -> tuple[dict[str, Any] | None, str, str | None]:
-    """(data, text, error) of a TOML file."""
+#: (path, mtime, size) -> what _read found: discovery and the settings read the same files,
+#: and watch mode and the language server read them again only when they change.
+_READS: dict[tuple[str, int, int], tuple[dict[str, Any] | None, str, str | None, tuple[int, int]]]
+_READS = {}
+
+
+def _read(path: Path) -> tuple[dict[str, Any] | None, str, str | None, tuple[int, int]]:
+    """(data, text, error, (line, column) of the error) of a TOML file."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return None, "", f"cannot read {path.name}: {exc.strerror}", (1, 1)
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    hit = _READS.get(key)
+    if hit is None:
+        hit = _READS[key] = _parse_toml(path)
+    return hit
+
+
+def _parse_toml(
+    path: Path,
+) -> tuple[dict[str, Any] | None, str, str | None, tuple[int, int]]:
     try:
         text = path.read_text(encoding="utf-8")
-        return tomllib.loads(text), text, None
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, "", f"cannot read {path.name}: {exc}"
+    except OSError as exc:
+        return None, "", f"cannot read {path.name}: {exc.strerror}", (1, 1)
+    except UnicodeDecodeError as exc:
+        return None, "", f"cannot read {path.name}: not valid UTF-8 (byte {exc.start})", (1, 1)
+    try:
+        return tomllib.loads(text), text, None, (1, 1)
     except tomllib.TOMLDecodeError as exc:
-        return None, "", f"{path.name} is not valid TOML: {exc}"
+        m = re.search(r"line (\d+), column (\d+)", str(exc))
+        where = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
+        return None, text, f"{path.name} is not valid TOML: {exc}", where
 
 
 def find_config(start: Path) -> ConfigSource | None:
-    """The closest lint table at or above ``start`` (see the module docs)."""
+    """The closest lint table at or above ``start`` (see the module docs). A file that cannot
+    be read ends the walk with a source whose ``error`` says why."""
     directory = start.resolve()
     while True:
         for name, keys, section in (
@@ -166,10 +211,9 @@ def find_config(start: Path) -> ConfigSource | None:
             candidate = directory / name
             if not candidate.is_file():
                 continue
-            data, text, _ = _read(candidate)
-            # Unreadable files are reported by the loader (capic.toml) or ignored (pyproject).
+            data, text, error, where = _read(candidate)
             if data is None:
-                continue
+                return ConfigSource(candidate, {}, section, text, error, where)
             table: Any = data
             for key in keys:
                 table = table.get(key) if isinstance(table, dict) else None
@@ -231,7 +275,11 @@ def load_settings(
     if source is not None:
         table = source.table
         rel = Path(os.path.relpath(source.path, root)).as_posix()
-        diags = validate_table(source, rel)
+        if source.error is None:
+            diags = validate_table(source, rel)
+        elif source.path.name != CAPIC_TOML:
+            # A broken capic.toml is the project's own file: the loader reports it (C001).
+            diags = [_broken(source, rel)]
 
     def strings(key: str) -> list[str]:
         value = table.get(key)
@@ -273,6 +321,9 @@ def load_settings(
                     for k, v in values.items()
                     if k in cls.options and cls.options[k].accepts(v)
                 }
+    show_info = table.get("show-info") is True
+    if overrides.show_info is not None:
+        show_info = overrides.show_info
     settings = LintSettings(
         enabled=enabled,
         fail_level=fail_level,
@@ -280,8 +331,20 @@ def load_settings(
         base_dir=source.path.parent if source is not None else None,
         options=options,
         source=source,
+        show_info=show_info,
     )
     return settings, diags, source
+
+
+def _broken(source: ConfigSource, rel: str) -> Diagnostic:
+    from capic.codes import code
+
+    line, column = source.error_at
+    return code("C001").diagnostic(
+        source.error or f"cannot read {rel}",
+        Span.point(rel, line, column),
+        "fix the file: capic cannot know the settings it holds",
+    )
 
 
 def validate_table(source: ConfigSource, rel: str) -> list[Diagnostic]:

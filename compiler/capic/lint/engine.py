@@ -24,7 +24,7 @@ from capic.lint.config import ConfigError, LintSettings, Overrides, load_setting
 from capic.lint.context import EnvView, LintContext
 from capic.lint.registry import Check, all_checks
 from capic.model import ir
-from capic.model.project import LoadResult, load, paused_gc
+from capic.model.project import LoadResult, Overlay, load, paused_gc
 
 __all__ = ["CheckResult", "ConfigError", "Finding", "check_paths", "lint_project"]
 
@@ -53,6 +53,7 @@ class Finding:
 class CheckResult:
     """What :func:`check_paths` found."""
 
+    #: What the output formats show.
     findings: list[Finding]
     results: list[LoadResult]
     fail_level: Severity
@@ -61,7 +62,16 @@ class CheckResult:
     settings: dict[Path, LintSettings] = field(default_factory=dict)
     #: Environments checked per project root (None: the base configuration).
     environments: dict[Path, list[str | None]] = field(default_factory=dict)
+    #: Informational notes not shown (``show-info`` is off); ``--statistics`` counts them.
+    hidden: list[Finding] = field(default_factory=list)
     _texts: dict[tuple[Path, str], str | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def all_findings(self) -> list[Finding]:
+        """Shown and hidden findings, in output order."""
+        return (
+            sorted([*self.findings, *self.hidden], key=_sort_key) if self.hidden else self.findings
+        )
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -168,7 +178,14 @@ def _merge(
         data = {**first.data, "environments": ordered}
         merged.append(
             Diagnostic(
-                first.code, first.name, first.severity, message, first.span, first.help, data
+                first.code,
+                first.name,
+                first.severity,
+                message,
+                first.span,
+                first.help,
+                data,
+                first.fix,
             )
         )
     return merged
@@ -324,10 +341,16 @@ def _one(
     return diagnostics, settings, [e.name for e in ctx.environments]
 
 
+#: Codes that make the exit status 2 (what to check cannot be known), unlike C003 (one file
+#: cannot be read: a finding about that file, exit status 1 like ruff's E902).
+EXIT_2_CODES = frozenset({"C001", "C002", "C101", "C102"})
+
+
 def _exit_code(diagnostics: Iterable[Diagnostic], fail_level: Severity) -> int:
-    """2 when the configuration (C codes) is broken, else 1 at or above the fail level."""
+    """2 when the configuration is broken or a path is missing, else 1 at or above the fail
+    level."""
     items = list(diagnostics)
-    if any(d.severity >= Severity.ERROR and d.code.startswith("C") for d in items):
+    if any(d.severity >= Severity.ERROR and d.code in EXIT_2_CODES for d in items):
         return 2
     return 1 if any(d.severity >= fail_level for d in items) else 0
 
@@ -341,17 +364,24 @@ def check_paths(
     extend_select: Sequence[str] | None = None,
     fail_level: Severity | str | None = None,
     use_cache: bool = True,
+    show_info: bool | None = None,
+    overlay: Overlay | None = None,
 ) -> CheckResult:
     """Load and lint the projects the paths belong to.
 
     ``select`` replaces the configured selection; ``ignore`` and ``extend_select`` extend the
-    configured lists; ``fail_level`` overrides the configured one. ``env`` restricts the
+    configured lists; ``fail_level`` and ``show_info`` override the configured ones
+    (informational notes are hidden unless shown; they never change the exit status unless
+    the fail level is info, which shows them). ``env`` restricts the
     environment-dependent checks to one environment. A file inside a project is checked in the
     context of its whole project, and only its own diagnostics are reported.
 
+    ``overlay`` maps absolute paths to texts read instead of the files (editor buffers,
+    stdin, the rounds of ``--fix``).
+
     Raises :class:`ConfigError` for an unknown selector, fail level or environment.
     ``exit_code``: 0 clean, 1 findings at or above the fail level, 2 configuration problems
-    (capic.toml, the lint table) or unreadable paths.
+    (capic.toml, pyproject.toml, the lint table) or missing paths.
     """
     level: Severity | None
     if isinstance(fail_level, str):
@@ -366,8 +396,9 @@ def check_paths(
         ignore=list(ignore or ()),
         extend_select=list(extend_select or ()),
         fail_level=level,
+        show_info=show_info,
     )
-    results, problems = load([os.fspath(p) for p in paths], use_cache=use_cache)
+    results, problems = load([os.fspath(p) for p in paths], use_cache=use_cache, overlay=overlay)
     findings: list[Finding] = [Finding(d, None) for d in problems]
     settings_by_root: dict[Path, LintSettings] = {}
     envs_by_root: dict[Path, list[str | None]] = {}
@@ -390,7 +421,27 @@ def check_paths(
         exit_code = max(exit_code, code)
     if any(f.result is None and f.diagnostic.severity >= Severity.ERROR for f in findings):
         exit_code = 2
-    return CheckResult(findings, results, effective, exit_code, settings_by_root, envs_by_root)
+    shown, hidden = _visible(findings, settings_by_root)
+    return CheckResult(shown, results, effective, exit_code, settings_by_root, envs_by_root, hidden)
+
+
+def _visible(
+    findings: list[Finding], settings: dict[Path, LintSettings]
+) -> tuple[list[Finding], list[Finding]]:
+    """(shown, hidden): informational notes are hidden unless their project shows them."""
+    shown: list[Finding] = []
+    hidden: list[Finding] = []
+    for f in findings:
+        project = settings.get(f.root) if f.root is not None else None
+        if (
+            f.diagnostic.severity <= Severity.INFO
+            and project is not None
+            and not project.shows_info
+        ):
+            hidden.append(f)
+        else:
+            shown.append(f)
+    return shown, hidden
 
 
 def _outside_focus(result: LoadResult, d: Diagnostic) -> bool:

@@ -39,7 +39,6 @@ from typing import Any
 
 from capic.diagnostics import Diagnostic, Severity, Span
 from capic.lint.registry import PSEUDO_CODES, Check, all_checks, all_infos, is_frontend
-from capic.meta.catalog import suggest
 
 CAPIC_TOML = "capic.toml"
 PYPROJECT = "pyproject.toml"
@@ -113,6 +112,14 @@ class LintSettings:
             if hit and any(_matches(s, code) for s in selectors):
                 return True
         return False
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str | None:
+    # Imported on use: the catalog loads Meta's event lists, which a run that reads its
+    # results from the cache never needs.
+    from capic.meta.catalog import suggest as closest
+
+    return closest(name, candidates)
 
 
 def _matches(selector: str, code: str) -> bool:

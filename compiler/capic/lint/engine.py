@@ -17,14 +17,32 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from capic.diagnostics import Diagnostic, Severity, Span
 from capic.lint.config import ConfigError, LintSettings, Overrides, load_settings
-from capic.lint.context import EnvView, LintContext
 from capic.lint.registry import Check, all_checks
-from capic.model import ir
-from capic.model.project import LoadResult, Overlay, load, paused_gc
+
+if TYPE_CHECKING:
+    # The rule model and the lint context are imported where they are used: a run whose
+    # result comes from the cache (capic.lint.result_cache) never builds them.
+    from capic.lint.context import EnvView, LintContext
+    from capic.model import ir
+    from capic.model.project import LoadResult, Overlay
+
+
+class Origin(Protocol):
+    """Where a finding comes from: a loaded project (:class:`LoadResult`), or a project whose
+    findings were read from the result cache."""
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def project(self) -> ir.Project | None: ...
+
+    def display_path(self, rel: str) -> str: ...
+
 
 __all__ = ["CheckResult", "ConfigError", "Finding", "check_paths", "lint_project"]
 
@@ -34,7 +52,7 @@ class Finding:
     """A diagnostic and the project it belongs to (None for problems with the paths given)."""
 
     diagnostic: Diagnostic
-    result: LoadResult | None
+    result: Origin | None
 
     @property
     def display_path(self) -> str | None:
@@ -102,7 +120,7 @@ class CheckResult:
         return out
 
 
-def _read_source(result: LoadResult, rel: str) -> str | None:
+def _read_source(result: Origin, rel: str) -> str | None:
     if result.project is not None:
         for f in result.project.files:
             if f.path == rel:
@@ -117,6 +135,8 @@ def _read_source(result: LoadResult, rel: str) -> str | None:
 
 
 def _environments(project: ir.Project, env: str | None) -> tuple[list[EnvView], bool]:
+    from capic.lint.context import EnvView
+
     if env is not None:
         if env not in project.environments:
             raise ConfigError(_unknown_env(env, project))
@@ -204,6 +224,7 @@ def lint_project(
     root) the per-file findings are cached in ``.capic_cache/lint/`` (not when the front end
     found errors). Returns the lint diagnostics before per-file ignores and suppressions."""
     from capic.lint.cache import FileResult, LintCache, context_key
+    from capic.lint.context import LintContext
 
     envs, restricted = _environments(project, env)
     poisoned = frozenset(
@@ -248,6 +269,8 @@ class _Run:
     """The per-rule part of a lint run: schema failures, per-send and per-rule hooks."""
 
     def __init__(self, ctx: LintContext, checks: list[Check]) -> None:
+        from capic.lint.context import EnvView
+
         self.ctx = ctx
         self.checks = checks
         self.enabled = {c.code for c in checks}
@@ -366,6 +389,7 @@ def check_paths(
     use_cache: bool = True,
     show_info: bool | None = None,
     overlay: Overlay | None = None,
+    result_cache: bool = False,
 ) -> CheckResult:
     """Load and lint the projects the paths belong to.
 
@@ -377,7 +401,9 @@ def check_paths(
     context of its whole project, and only its own diagnostics are reported.
 
     ``overlay`` maps absolute paths to texts read instead of the files (editor buffers,
-    stdin, the rounds of ``--fix``).
+    stdin, the rounds of ``--fix``). ``result_cache`` reads and stores whole results
+    (:mod:`capic.lint.result_cache`; ``capic check`` uses it, the API does not: a cached
+    result carries no rule model in ``results``).
 
     Raises :class:`ConfigError` for an unknown selector, fail level or environment.
     ``exit_code``: 0 clean, 1 findings at or above the fail level, 2 configuration problems
@@ -398,7 +424,27 @@ def check_paths(
         fail_level=level,
         show_info=show_info,
     )
-    results, problems = load([os.fspath(p) for p in paths], use_cache=use_cache, overlay=overlay)
+    from capic.model.project import discover, load_spec, paused_gc
+
+    specs, problems = discover([os.fspath(p) for p in paths], overlay)
+    run_key = None
+    if result_cache and use_cache and not overlay:
+        from capic.lint import result_cache as cache
+
+        if cache.cacheable(specs):
+            options = {
+                "env": env,
+                "select": overrides.select,
+                "ignore": overrides.ignore,
+                "extend_select": overrides.extend_select,
+                "fail_level": int(level) if level is not None else None,
+                "show_info": show_info,
+            }
+            run_key = cache.key(specs, problems, options)
+            hit = cache.read(specs, run_key)
+            if hit is not None:
+                return hit
+    results = [load_spec(s, use_cache=use_cache, overlay=overlay) for s in specs]
     findings: list[Finding] = [Finding(d, None) for d in problems]
     settings_by_root: dict[Path, LintSettings] = {}
     envs_by_root: dict[Path, list[str | None]] = {}
@@ -422,7 +468,14 @@ def check_paths(
     if any(f.result is None and f.diagnostic.severity >= Severity.ERROR for f in findings):
         exit_code = 2
     shown, hidden = _visible(findings, settings_by_root)
-    return CheckResult(shown, results, effective, exit_code, settings_by_root, envs_by_root, hidden)
+    checked = CheckResult(
+        shown, list(results), effective, exit_code, settings_by_root, envs_by_root, hidden
+    )
+    if run_key is not None:
+        from capic.lint import result_cache as cache
+
+        cache.write(specs, run_key, checked)
+    return checked
 
 
 def _visible(

@@ -80,6 +80,7 @@ def run_check(request: CheckRequest, overlay: dict[Path, str]) -> CheckResult:
             use_cache=request.use_cache,
             show_info=request.show_info,
             overlay=overlay,
+            result_cache=True,
         )
     except ConfigError as exc:
         raise UsageError(str(exc)) from None

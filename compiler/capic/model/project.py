@@ -15,18 +15,21 @@ import os
 import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from capic import __version__
 from capic.codes import code
 from capic.diagnostics import Diagnostic, Severity, Span
-from capic.model import ir
 from capic.resources import grammar_text
+
+if TYPE_CHECKING:
+    # Imported where the rule model is built: discovery (and a check whose result is cached)
+    # never needs it, and its dataclasses take a while to create.
+    from capic.model import ir
 
 CONFIG_NAME = "capic.toml"
 CACHE_DIR = ".capic_cache"
@@ -194,6 +197,8 @@ def _key_span(text: str, rel: str, key: str) -> Span:
 
 
 def load_config(root: Path, config_path: Path | None) -> tuple[ir.ProjectConfig, list[Diagnostic]]:
+    from capic.model import ir
+
     if config_path is None:
         return ir.ProjectConfig(name=root.name or "project"), []
     rel = config_path.name
@@ -435,6 +440,8 @@ def parse_files(
     overlay: Overlay | None = None,
 ) -> tuple[list[tuple[ir.SourceFile, Any]], list[Diagnostic]]:
     """Read and parse files (relative paths for spans). Returns (source, AST or None) pairs."""
+    from capic.model import ir
+
     overlay = overlay or {}
     cache = ParseCache(root, enabled=use_cache)
     diags: list[Diagnostic] = []
@@ -480,6 +487,10 @@ def parse_files(
         workers = jobs if jobs is not None else min(os.cpu_count() or 1, 8)
         if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
             # Workers write the cache entries themselves and send the JSON form back.
+            # (Imported here: concurrent.futures.process costs more to import than a small
+            # project takes to check.)
+            from concurrent.futures import ProcessPoolExecutor
+
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 shipped = [(*args[:4], True) for args in todo]
                 for args, (_, _, _, encoded) in zip(
@@ -541,6 +552,7 @@ def load_spec(
 def _load_spec(
     spec: ProjectSpec, *, use_cache: bool, jobs: int | None, overlay: Overlay | None
 ) -> LoadResult:
+    from capic.model import ir
     from capic.model.resolve import resolve
 
     config, diags = load_config(spec.root, spec.config_path)

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Scaffold a new capic project."),
     "test": ("test", "Run the test blocks of a project."),
     "version": ("version", "Print capic's version."),
+    "lsp": ("lsp", "Run the language server (stdio)."),
 }
 
 

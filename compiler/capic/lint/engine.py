@@ -390,6 +390,7 @@ def check_paths(
     show_info: bool | None = None,
     overlay: Overlay | None = None,
     result_cache: bool = False,
+    jobs: int | None = None,
 ) -> CheckResult:
     """Load and lint the projects the paths belong to.
 
@@ -403,7 +404,8 @@ def check_paths(
     ``overlay`` maps absolute paths to texts read instead of the files (editor buffers,
     stdin, the rounds of ``--fix``). ``result_cache`` reads and stores whole results
     (:mod:`capic.lint.result_cache`; ``capic check`` uses it, the API does not: a cached
-    result carries no rule model in ``results``).
+    result carries no rule model in ``results``). ``jobs`` limits the parse workers (1: parse
+    in this process, as a server that must not fork does).
 
     Raises :class:`ConfigError` for an unknown selector, fail level or environment.
     ``exit_code``: 0 clean, 1 findings at or above the fail level, 2 configuration problems
@@ -444,7 +446,7 @@ def check_paths(
             hit = cache.read(specs, run_key)
             if hit is not None:
                 return hit
-    results = [load_spec(s, use_cache=use_cache, overlay=overlay) for s in specs]
+    results = [load_spec(s, use_cache=use_cache, overlay=overlay, jobs=jobs) for s in specs]
     findings: list[Finding] = [Finding(d, None) for d in problems]
     settings_by_root: dict[Path, LintSettings] = {}
     envs_by_root: dict[Path, list[str | None]] = {}

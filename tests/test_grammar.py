@@ -41,6 +41,19 @@ element affixes  = event.k starts_with "l" or event.m ends_with "n"
 element folded   = event.o iequals "P" or event.q icontains "r" or event.s istarts_with "t"
 element tail     = event.u iends_with "v" and event.w matches /^x\/y$/i
 element calls    = concat(uuid(), now(), len(items))
+element choice   = if event.a > 1 then "big" else if event.a == 1 then "one" else null
+element names    = {"purchase" = "Purchase", "lead" = "Lead"}
+
+shared user customer {
+  em = event.email
+}
+
+shared send web {
+  action_source = "website"
+  user {
+    ...customer
+  }
+}
 
 rule "catalogue" {
   when exists(event.id)
@@ -60,6 +73,13 @@ rule "catalogue" {
   send "CustomEvent" to shop {
     event_id = event.id
   }
+  send names[event.type] ?? "Other" to shop {
+    ...web
+    event_id = event.id
+    consent {
+      exempt = "a catalogue of constructs, not a real send"
+    }
+  }
 }
 
 rule "unconditional" {
@@ -70,6 +90,10 @@ rule "unconditional" {
 
 environment development {
   test_event_code = "TEST1"
+  consent {
+    granted   = event.consent == "yes"
+    otherwise = "limited_data_use"
+  }
   pixel shop {
     id = "999"
   }
@@ -156,7 +180,8 @@ def test_catalogue_resolves_cleanly() -> None:
     result = api.parse(CATALOGUE, "catalogue.capi")
     assert result.diagnostics == []
     assert result.project is not None
-    assert len(result.project.elements) == 18
+    assert len(result.project.elements) == 20
+    assert set(result.project.shared) == {"customer", "web"}
 
 
 def test_keywords_are_soft_where_the_contextual_lexer_allows() -> None:

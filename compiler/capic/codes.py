@@ -235,7 +235,8 @@ FRONTEND_CODES: dict[str, CodeInfo] = {
             "unknown-name",
             "references",
             _E,
-            "A name that is not an element, a comprehension variable, `event` or `request`.",
+            "A name that is not an element, a comprehension variable, `event` or `request`; or a "
+            "spread (`...NAME`) of a shared block that is not declared.",
             "Unknown names would always evaluate to nothing.",
             "when emial != null",
             "Declare the element or fix the spelling.",
@@ -379,6 +380,69 @@ FRONTEND_CODES: dict[str, CodeInfo] = {
             "The element would shadow what every rule relies on.",
             "element event = 1",
             "Choose another name.",
+        ),
+        CodeInfo(
+            "R050",
+            "shared-kind-mismatch",
+            "references",
+            _E,
+            "A shared block spread where its kind does not fit (a user block spread into custom, "
+            "a send body spread into a section), a spread where none is allowed (pixel, "
+            "environment and test blocks), or a shared block of an unknown kind.",
+            "Each kind of shared block holds the keys of one part of the payload; spread "
+            "elsewhere, its keys would mean something else or nothing at all.",
+            "shared user customer { em = email }\n\nsend Lead to shop {\n  custom { ...customer }\n}",
+            "Spread a block where its kind is written: `user { ...customer }`; kinds are send, "
+            "user, custom, app, original_event and attribution.",
+        ),
+        CodeInfo(
+            "R051",
+            "conflicting-spreads",
+            "references",
+            _E,
+            "Two shared blocks spread into one block both give the same key, and the block does "
+            "not set it itself.",
+            "Which value wins would depend on the order of the spreads; capic refuses to guess.",
+            "send Lead to shop {\n  ...web\n  ...app_defaults   # both set action_source\n}",
+            "Set the key in the block itself (it wins over every spread), or remove it from one "
+            "of the shared blocks.",
+        ),
+        CodeInfo(
+            "R052",
+            "shared-cycle",
+            "references",
+            _E,
+            "Shared blocks that spread each other in a cycle.",
+            "A block that contains itself has no end.",
+            "shared user a { ...b }\nshared user b { ...a }",
+            "Break the cycle: move the common keys into a third block both spread.",
+        ),
+        CodeInfo(
+            "R053",
+            "ambiguous-event-name",
+            "references",
+            _E,
+            "`send NAME` where NAME is not a standard event but is an element: it would send "
+            "an event named NAME, not the name the element holds.",
+            "A bare name after `send` is the event's name; the element was almost certainly meant.",
+            "element event_name = names[event.type]\n\nsend event_name to shop { ... }",
+            "Write send (event_name) to compute the name from the element, or quote the custom "
+            'event name: send "event_name".',
+        ),
+        CodeInfo(
+            "R054",
+            "invalid-consent",
+            "references",
+            _E,
+            "A `consent { ... }` block that is not valid where it is written: a gate (pixel or "
+            'environment) without `granted` or with an outcome other than "drop" or '
+            '"limited_data_use"; an exemption (send) without a written reason, or written in '
+            "a shared block.",
+            "A consent gate decides whether an event may be sent at all; it must say exactly "
+            "what happens, and an exemption must say why, in the send it exempts.",
+            'pixel shop {\n  ...\n  consent { otherwise = "drop" }\n}',
+            'Write consent { granted = EXPR  otherwise = "drop" } on a pixel or environment, and '
+            'consent { exempt = "why this send needs no consent" } in a send.',
         ),
         CodeInfo(
             "C001",

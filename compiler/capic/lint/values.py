@@ -1,7 +1,7 @@
 """What can be known about expressions without running them.
 
-* :meth:`Analyzer.fold` folds constants (through element references) with the language's
-  semantics: the value, or :data:`UNKNOWN`.
+* :meth:`Analyzer.fold` folds constants (through element references) with the project's one
+  constant evaluator (:mod:`capic.model.evaluate`): the value, or :data:`UNKNOWN`.
 * :meth:`Analyzer.varies` tells whether an expression can give different values for different
   events (it reads the event or the request, or calls ``uuid()``/``now()``).
 * :meth:`Analyzer.instance` builds the JSON instance of a send for schema validation: literal
@@ -11,32 +11,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from capic.diagnostics import Span
 from capic.model import ir
+from capic.model.evaluate import UNKNOWN, Evaluator
 from capic.model.stdlib import FUNCTIONS
-from capic.model.types import infer_type
-from capic.runtime import stdlib as runtime_stdlib
+from capic.model.types import infer_type, join_types
 
+__all__ = ["UNKNOWN", "Analyzer", "Dynamic", "ReprList", "is_list_section"]
 
-class _Unknown:
-    _instance: _Unknown | None = None
-
-    def __new__(cls) -> _Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-
-#: The result of folding an expression whose value depends on the event.
-UNKNOWN: Final = _Unknown()
 
 #: JSON Schema types satisfied by each static type of the language.
 _JSON_TYPES: dict[str, frozenset[str]] = {
@@ -79,42 +65,8 @@ class ReprList(list[Any]):
         return f"<comprehension {list.__repr__(self)}>"
 
 
-def _truth(value: Any) -> bool | _Unknown:
-    if isinstance(value, bool):
-        return value
-    if value is None:
-        return False
-    return UNKNOWN
-
-
-def _num(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _runtime(name: str) -> Callable[..., Any]:
-    """The run-time implementation of a function or operator: folding at lint time calls the
-    very code the generated module calls, so a folded value never disagrees with a run."""
-    fn: Callable[..., Any] = getattr(runtime_stdlib, name)
-    return fn
-
-
 #: Functions whose result is (a case or whitespace variant of) one of their arguments.
 _TRANSPARENT = frozenset({"coalesce", "first", "lower", "upper", "trim"})
-
-#: Pure functions folded at lint time when every argument is a constant.
-_FOLDERS: dict[str, Callable[..., Any]] = {
-    name: _runtime(impl)
-    for name, impl in runtime_stdlib.IMPLEMENTATIONS.items()
-    if name in FUNCTIONS and FUNCTIONS[name].pure
-}
-#: Binary operators folded when both operands are constants (and/or/?? are three-valued
-#: and handled by the analyzer itself).
-_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    op: _runtime(impl) for op, impl in runtime_stdlib.OPERATORS.items()
-}
-
-
-_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
 
 
 class Analyzer:
@@ -125,12 +77,10 @@ class Analyzer:
         #: Spans of expressions the front end replaced by a null placeholder after an error:
         #: they are unknown, not null.
         self.poisoned = poisoned
-        self._folded: dict[str, Any] = {}
+        self.evaluator = Evaluator(project.elements, poisoned=poisoned)
         self._varies: dict[str, bool] = {}
         self._types: dict[str, str | None] = {}
         self._active: set[str] = set()
-        #: id(expression) -> folded value (IR nodes live as long as the project).
-        self._fold_cache: dict[int, Any] = {}
         self._refs_cache: dict[int, frozenset[str]] = {}
         self._type_cache: dict[int, str | None] = {}
         self._value_calls: dict[str, tuple[ir.Call, ...]] = {}
@@ -171,111 +121,8 @@ class Analyzer:
 
     # ------------------------------------------------------------------ folding
     def fold(self, expr: ir.Expr) -> Any:
-        """The constant value of ``expr``, or UNKNOWN."""
-        key = id(expr)
-        if key in self._fold_cache:
-            return self._fold_cache[key]
-        value = self._fold(expr)
-        self._fold_cache[key] = value
-        return value
-
-    def _fold(self, expr: ir.Expr) -> Any:
-        if isinstance(expr, ir.Const):
-            return UNKNOWN if self._is_placeholder(expr) else expr.value
-        if isinstance(expr, ir.ElementRef):
-            return self._memo(self._folded, expr.name, self.fold, UNKNOWN)
-        if isinstance(expr, ir.ListOf):
-            items = [self.fold(i) for i in expr.items]
-            return UNKNOWN if any(i is UNKNOWN for i in items) else items
-        if isinstance(expr, ir.ObjectOf):
-            entries = {k: self.fold(v) for k, v in expr.entries}
-            return UNKNOWN if any(v is UNKNOWN for v in entries.values()) else entries
-        if isinstance(expr, ir.Binary):
-            return self._fold_binary(expr)
-        if isinstance(expr, ir.Unary):
-            operand = self.fold(expr.operand)
-            if operand is UNKNOWN:
-                return UNKNOWN
-            if expr.op == "not":
-                truth = _truth(operand)
-                return UNKNOWN if truth is UNKNOWN else not truth
-            return runtime_stdlib.neg(operand)
-        if isinstance(expr, ir.Match):
-            operand = self.fold(expr.operand)
-            if operand is None:
-                return False
-            if not isinstance(operand, str):
-                return UNKNOWN
-            flags = 0
-            for ch in expr.flags:
-                flags |= _REGEX_FLAGS.get(ch, 0)
-            try:
-                return runtime_stdlib.matches(re.compile(expr.pattern, flags), operand)
-            except re.error:
-                return UNKNOWN
-        if isinstance(expr, ir.Call):
-            fn = FUNCTIONS.get(expr.func)
-            folder = _FOLDERS.get(expr.func)
-            if fn is None or not fn.pure or folder is None:
-                return UNKNOWN
-            args = [self.fold(a) for a in expr.args]
-            if any(a is UNKNOWN for a in args) or not args:
-                return UNKNOWN
-            try:
-                return folder(*args)
-            except (TypeError, ValueError, IndexError, OverflowError):
-                return UNKNOWN
-        if isinstance(expr, ir.Path):
-            base = self.fold(expr.base)
-            for seg in expr.segments:
-                if base is UNKNOWN:
-                    return UNKNOWN
-                key = seg if isinstance(seg, str | int) else self.fold(seg)
-                if base is None:
-                    return None
-                if isinstance(base, dict) and isinstance(key, str):
-                    base = base.get(key)
-                elif isinstance(base, list) and isinstance(key, int) and not isinstance(key, bool):
-                    base = base[key] if -len(base) <= key < len(base) else None
-                else:
-                    return UNKNOWN
-            return base
-        return UNKNOWN
-
-    def _fold_binary(self, expr: ir.Binary) -> Any:
-        op = expr.op
-        left = self.fold(expr.left)
-        if op == "and":
-            lt = _truth(left) if left is not UNKNOWN else UNKNOWN
-            if lt is False:
-                return False
-            rt = _truth(self.fold(expr.right))
-            if rt is False:
-                return False
-            return True if lt is True and rt is True else UNKNOWN
-        if op == "or":
-            lt = _truth(left) if left is not UNKNOWN else UNKNOWN
-            if lt is True:
-                return True
-            right = self.fold(expr.right)
-            rt = _truth(right) if right is not UNKNOWN else UNKNOWN
-            if rt is True:
-                return True
-            return False if lt is False and rt is False else UNKNOWN
-        if op == "??":
-            if left is UNKNOWN:
-                return UNKNOWN
-            return left if left is not None else self.fold(expr.right)
-        right = self.fold(expr.right)
-        if left is UNKNOWN or right is UNKNOWN:
-            return UNKNOWN
-        operator = _OPERATORS.get(op)
-        if operator is None:
-            return UNKNOWN
-        try:
-            return operator(left, right)
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-            return UNKNOWN
+        """The constant value of ``expr``, or UNKNOWN (:mod:`capic.model.evaluate`)."""
+        return self.evaluator.value(expr)
 
     def element_refs(self, expr: ir.Expr) -> frozenset[str]:
         """Names of the elements ``expr`` refers to directly (not through other elements)."""
@@ -380,6 +227,8 @@ class Analyzer:
             if right == "null":
                 return left
             return left if left == right else None
+        if isinstance(expr, ir.Cond):
+            return join_types(self.static_type(expr.then), self.static_type(expr.otherwise))
         if self._is_placeholder(expr):
             return None
         return infer_type(expr)

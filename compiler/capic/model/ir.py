@@ -110,6 +110,16 @@ class Comprehension:
 
 
 @dataclass(frozen=True, slots=True)
+class Cond:
+    """``if test then then else otherwise``: the branch the test's truth selects."""
+
+    test: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class SecretRef:
     """``env("VAR")`` or ``secret("NAME")``: a value read at run time, never at build time."""
 
@@ -143,6 +153,7 @@ Expr: TypeAlias = (
     | Binary
     | Match
     | Comprehension
+    | Cond
     | SecretRef
     | Matcher
 )
@@ -174,6 +185,10 @@ def children(expr: Expr) -> Iterator[Expr]:
         yield expr.body
         if expr.cond is not None:
             yield expr.cond
+    elif isinstance(expr, Cond):
+        yield expr.test
+        yield expr.then
+        yield expr.otherwise
     elif isinstance(expr, Matcher) and expr.arg is not None:
         yield expr.arg
 
@@ -197,6 +212,8 @@ class Field:
     span: Span  # the whole `key = value`
     key_span: Span
     comments: tuple[Comment, ...] = ()
+    #: The shared block the field was written in (None: written where it is used).
+    origin: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +226,9 @@ class Section:
     entries: Mapping[str, Field | Section]
     span: Span
     name_span: Span
+    #: The shared block the section was written in (None: written where it is used; a
+    #: section written in a send that also gets entries from a shared block is the send's).
+    origin: str | None = None
 
     def get(self, key: str) -> Field | Section | None:
         return self.entries.get(key)
@@ -261,12 +281,28 @@ class Section:
 
 
 @dataclass(frozen=True, slots=True)
+class Consent:
+    """A consent gate: events are sent as they are only when ``granted`` is true; otherwise
+    they are dropped (``otherwise = "drop"``) or sent with Limited Data Use
+    (``"limited_data_use"``)."""
+
+    granted: Expr
+    otherwise: str  # "drop" | "limited_data_use"
+    span: Span  # the `consent { ... }` section
+    name_span: Span
+
+
+CONSENT_OUTCOMES: tuple[str, ...] = ("drop", "limited_data_use")
+
+
+@dataclass(frozen=True, slots=True)
 class Pixel:
     name: str
     fields: Mapping[str, Field]
     span: Span
     name_span: Span
     file: str
+    consent: Consent | None = None
 
     @property
     def browser_pixel(self) -> bool:
@@ -286,7 +322,31 @@ class Element:
 
 
 @dataclass(frozen=True, slots=True)
+class Shared:
+    """``shared KIND NAME { ... }``: a send body (kind ``send``) or a section written once and
+    spread into sends with ``...NAME``. ``body`` is resolved with its own spreads applied."""
+
+    kind: str
+    name: str
+    body: Section
+    span: Span
+    name_span: Span
+    file: str
+    #: Shared blocks this one spreads directly.
+    deps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Exemption:
+    """``consent { exempt = "reason" }`` in a send: sent whatever the consent gates say."""
+
+    reason: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Send:
+    #: The event name; for a computed name (``event_expr``), its source text.
     event: str
     #: True when the source wrote the name as a string (a custom event by intent).
     quoted: bool
@@ -295,6 +355,11 @@ class Send:
     span: Span
     event_span: Span
     pixel_span: Span
+    #: The expression of a computed event name (``send names[event_type] to shop``).
+    event_expr: Expr | None = None
+    exemption: Exemption | None = None
+    #: Shared blocks spread into the send (directly or through other shared blocks).
+    spreads: tuple[str, ...] = ()
 
     def locate(self, path: tuple[str | int, ...]) -> Span:
         if path and path[0] == "event_name":
@@ -319,6 +384,7 @@ class PixelOverride:
     fields: Mapping[str, Field]
     span: Span
     name_span: Span
+    consent: Consent | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +395,7 @@ class Environment:
     span: Span
     name_span: Span
     file: str
+    consent: Consent | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +435,8 @@ class ProjectConfig:
     dob_order: str = "mdy"
     api_version: str = "v25.0"
     secrets_dir: str | None = None
+    #: "required": every pixel needs a consent gate in every environment.
+    consent: str = "optional"
     #: The raw lint table (``[lint]`` of capic.toml or ``[tool.capic]`` of pyproject.toml).
     lint: Mapping[str, Any] = field(default_factory=dict)
     #: Where the settings came from (None for an ad-hoc project of loose files).
@@ -384,6 +453,7 @@ class Project:
     rules: tuple[Rule, ...]
     environments: Mapping[str, Environment]
     tests: tuple[Test, ...]
+    shared: Mapping[str, Shared] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

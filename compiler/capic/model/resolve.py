@@ -14,38 +14,14 @@ from typing import Any
 
 from capic.codes import code
 from capic.diagnostics import Diagnostic, Span
+from capic.meta import catalog
 from capic.model import ir
+from capic.model.payload import EXTINFO_FIELDS, KINDS, SEND_SECTIONS, PayloadResolver
 from capic.model.stdlib import FUNCTIONS, ROOTS, TEST_MATCHERS
 from capic.model.types import infer_type
+from capic.runtime.stdlib import compile_regex
 from capic.syntax import ast
 
-#: Source section name -> (Conversions API key, allowed nested sections).
-SEND_SECTIONS: dict[str, tuple[str, str]] = {
-    "user": ("user_data", "none"),
-    "custom": ("custom_data", "free"),
-    "app": ("app_data", "app"),
-    "original_event": ("original_event_data", "none"),
-    "attribution": ("attribution_data", "attribution"),
-}
-#: The 16 positions of app_data.extinfo, in order (capi-facts §8.1).
-EXTINFO_FIELDS: tuple[str, ...] = (
-    "version",
-    "package_name",
-    "short_version",
-    "long_version",
-    "os_version",
-    "device_model",
-    "locale",
-    "timezone_abbreviation",
-    "carrier",
-    "screen_width",
-    "screen_height",
-    "screen_density",
-    "cpu_cores",
-    "external_storage_size",
-    "free_storage_size",
-    "device_timezone",
-)
 PIXEL_FIELDS = {
     "id": "the pixel (dataset) id: a string of digits, or env()/secret()",
     "access_token": 'the Conversions API token: env("VAR") or secret("NAME")',
@@ -61,7 +37,6 @@ TEST_FIELDS = {
     "environment": "the environment the test runs in",
     "now": "the fixed clock: unix seconds or an ISO-8601 string",
 }
-_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:
@@ -78,14 +53,19 @@ def _did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     return f"did you mean `{s}`?" if s else None
 
 
-class Resolver:
+__all__ = ["EXTINFO_FIELDS", "SEND_SECTIONS", "Resolver", "resolve", "suggest"]
+
+
+class Resolver(PayloadResolver):
     def __init__(self, files: list[ast.File]) -> None:
         self.files = files
         self.diagnostics: list[Diagnostic] = []
         self.pixel_decls: dict[str, ast.PixelDecl] = {}
         self.element_decls: dict[str, tuple[ast.ElementDecl, str]] = {}
+        self.shared_decls: dict[str, tuple[ast.SharedDecl, str]] = {}
         self.env_decls: dict[str, ast.EnvironmentDecl] = {}
         self.rule_names: set[str] = set()
+        self._init_payloads()
 
     # ------------------------------------------------------------------ reporting
     def error(self, code_id: str, message: str, span: Span | None, help: str | None = None) -> None:
@@ -95,6 +75,8 @@ class Resolver:
     def resolve(self) -> dict[str, Any]:
         self._collect()
         elements = self._elements()
+        for name in self.shared_decls:
+            self.shared_block(name)
         pixels = {
             name: self._pixel(decl, file) for name, (decl, file) in self._pixel_files().items()
         }
@@ -126,6 +108,7 @@ class Resolver:
             "rules": tuple(rules),
             "environments": environments,
             "tests": tuple(tests),
+            "shared": {n: self.shared[n] for n in self.shared_decls if n in self.shared},
         }
 
     def _pixel_files(self) -> dict[str, tuple[ast.PixelDecl, str]]:
@@ -160,6 +143,25 @@ class Resolver:
                         )
                         continue
                     self.element_decls[item.name] = (item, f.path)
+                elif isinstance(item, ast.SharedDecl):
+                    if item.kind not in KINDS:
+                        self.error(
+                            "R050",
+                            f"`{item.kind}` is not a kind of shared block",
+                            item.kind_span,
+                            _did_you_mean(item.kind, KINDS) or f"kinds: {', '.join(KINDS)}",
+                        )
+                        continue
+                    if item.name in self.shared_decls:
+                        first = self.shared_decls[item.name][0]
+                        self.error(
+                            "R003",
+                            f"shared block `{item.name}` is already defined at {first.name_span}",
+                            item.name_span,
+                            "rename or remove one of them",
+                        )
+                        continue
+                    self.shared_decls[item.name] = (item, f.path)
                 elif isinstance(item, ast.EnvironmentDecl):
                     self._unique(self.env_decls, item.name, item, "environment")
                 elif isinstance(item, ast.RuleDecl):
@@ -219,7 +221,9 @@ class Resolver:
 
     # ------------------------------------------------------------------ pixels
     def _pixel(self, decl: ast.PixelDecl, path: str) -> ir.Pixel:
-        fields = self._setting_fields(decl.body.items, PIXEL_FIELDS, f"pixel `{decl.name}`")
+        where = f"pixel `{decl.name}`"
+        consent, items = self._split_consent(decl.body.items, where)
+        fields = self._setting_fields(items, PIXEL_FIELDS, where)
         for required in ("id", "access_token"):
             if required not in fields:
                 self.error(
@@ -228,17 +232,43 @@ class Resolver:
                     decl.name_span,
                     f"add {required} = ... ({PIXEL_FIELDS[required]})",
                 )
-        return ir.Pixel(decl.name, fields, decl.span, decl.name_span, path)
+        return ir.Pixel(decl.name, fields, decl.span, decl.name_span, path, consent)
+
+    def _split_consent(
+        self, items: Iterable[ast.Assignment | ast.Section | ast.Spread | ast.EnvPixel], where: str
+    ) -> tuple[ir.Consent | None, list[ast.Assignment | ast.Section | ast.Spread]]:
+        """The consent gate among a pixel's or an environment's items, and the other items
+        (environment pixel overrides are left out)."""
+        consent: ir.Consent | None = None
+        rest: list[ast.Assignment | ast.Section | ast.Spread] = []
+        seen = False
+        for item in items:
+            if isinstance(item, ast.EnvPixel):
+                continue
+            if isinstance(item, ast.Section) and item.name == "consent":
+                if seen:
+                    self.error(
+                        "R012", f"{where} has two consent gates", item.name_span, "merge them"
+                    )
+                    continue
+                seen = True
+                consent = self.consent_gate(item, where)
+                continue
+            rest.append(item)
+        return consent, rest
 
     def _setting_fields(
         self,
-        items: Iterable[ast.Assignment | ast.Section],
+        items: Iterable[ast.Assignment | ast.Section | ast.Spread],
         allowed: Mapping[str, str] | set[str],
         where: str,
     ) -> dict[str, ir.Field]:
         """Pixel / environment settings: constants or run-time references, checked by type."""
         out: dict[str, ir.Field] = {}
         for item in items:
+            if isinstance(item, ast.Spread):
+                self._spread(item, None, "pixel")
+                continue
             if isinstance(item, ast.Section):
                 self.error(
                     "R007",
@@ -309,7 +339,26 @@ class Resolver:
                 _did_you_mean(decl.pixel, self.pixel_decls)
                 or "declare it with `pixel NAME { ... }`",
             )
-        body = self._payload(decl.body, "", "", decl.span, decl.event_span, "send", context="expr")
+        event_expr: ir.Expr | None = None
+        if decl.event_expr is not None:
+            event_expr = self.expr(decl.event_expr, scope=(), context="expr")
+            self._expect_type(event_expr, {"string"}, "an event name")
+        elif (
+            not decl.event_quoted
+            and decl.event in self.element_decls
+            and decl.event not in catalog.standard_events()
+        ):
+            self.error(
+                "R053",
+                f"`send {decl.event}` sends an event named {decl.event!r}, but "
+                f"`{decl.event}` is an element",
+                decl.event_span,
+                f"write send ({decl.event}) to send the name the element holds, or quote "
+                f'a custom event name: send "{decl.event}"',
+            )
+        self.spread_names = set()
+        self.exemption = None
+        body = self.payload(decl.body, "", "", decl.span, decl.event_span, "send", "expr")
         return ir.Send(
             decl.event,
             decl.event_quoted,
@@ -318,133 +367,16 @@ class Resolver:
             decl.span,
             decl.event_span,
             decl.pixel_span,
-        )
-
-    def _payload(
-        self,
-        block: ast.Block,
-        key: str,
-        name: str,
-        span: Span,
-        name_span: Span,
-        mode: str,
-        context: str,
-    ) -> ir.Section:
-        """A payload block. ``mode`` says which sections may nest here."""
-        entries: dict[str, ir.Field | ir.Section] = {}
-        for item in block.items:
-            if isinstance(item, ast.Section):
-                sub = self._subsection(item, mode, context)
-                if sub is None:
-                    continue
-                if sub.key in entries:
-                    self.error(
-                        "R012", f"section `{item.name}` appears twice", item.name_span, "merge them"
-                    )
-                    continue
-                entries[sub.key] = sub
-                continue
-            if mode == "send" and item.key == "event_name":
-                self.error(
-                    "R011",
-                    "`event_name` comes from `send EVENT`",
-                    item.key_span,
-                    "remove it; write the event after `send`",
-                )
-                continue
-            if mode == "send" and item.key in {f"{n}_data" for n in ("user", "custom", "app")}:
-                short = item.key.removesuffix("_data")
-                self.error(
-                    "R011",
-                    f"`{item.key}` is written as a section",
-                    item.key_span,
-                    f"write {short} {{ ... }}",
-                )
-                continue
-            if item.key in entries:
-                self.error(
-                    "R012", f"`{item.key}` is set twice", item.key_span, "remove one of them"
-                )
-                continue
-            value = self.expr(item.value, scope=(), context=context)
-            entries[item.key] = ir.Field(item.key, value, item.span, item.key_span, item.comments)
-        return ir.Section(key, name, entries, span, name_span)
-
-    def _subsection(self, item: ast.Section, mode: str, context: str) -> ir.Section | None:
-        if mode == "send":
-            if item.name not in SEND_SECTIONS:
-                self.error(
-                    "R007",
-                    f"unknown section `{item.name}`",
-                    item.name_span,
-                    _did_you_mean(item.name, SEND_SECTIONS)
-                    or f"sections: {', '.join(SEND_SECTIONS)}",
-                )
-                return None
-            key, sub_mode = SEND_SECTIONS[item.name]
-            return self._payload(
-                item.body, key, item.name, item.span, item.name_span, sub_mode, context
-            )
-        if mode == "free":
-            return self._payload(
-                item.body, item.name, item.name, item.span, item.name_span, "free", context
-            )
-        if mode == "app" and item.name == "extinfo":
-            return self._extinfo(item, context)
-        if mode == "attribution" and item.name == "attribution_setting":
-            return self._payload(
-                item.body, item.name, item.name, item.span, item.name_span, "none", context
-            )
-        allowed = {"app": "extinfo", "attribution": "attribution_setting"}.get(mode)
-        self.error(
-            "R007",
-            f"section `{item.name}` is not allowed here",
-            item.name_span,
-            f"the only section allowed here is `{allowed}`"
-            if allowed
-            else "this section takes `key = value` entries only",
-        )
-        return None
-
-    def _extinfo(self, item: ast.Section, context: str) -> ir.Section:
-        """`extinfo { version = "i2" ... }` -> the 16-element list Meta expects, "" where unset."""
-        values: dict[str, ir.Expr] = {}
-        fields: dict[str, ir.Field | ir.Section] = {}
-        for sub in item.body.items:
-            if isinstance(sub, ast.Section) or sub.key not in EXTINFO_FIELDS:
-                span = sub.name_span if isinstance(sub, ast.Section) else sub.key_span
-                name = sub.name if isinstance(sub, ast.Section) else sub.key
-                self.error(
-                    "R011",
-                    f"unknown extinfo field `{name}`",
-                    span,
-                    _did_you_mean(name, EXTINFO_FIELDS) or f"fields: {', '.join(EXTINFO_FIELDS)}",
-                )
-                continue
-            if sub.key in values:
-                self.error("R012", f"`{sub.key}` is set twice", sub.key_span, "remove one of them")
-                continue
-            values[sub.key] = self.expr(sub.value, scope=(), context=context)
-            fields[sub.key] = ir.Field(
-                sub.key, values[sub.key], sub.span, sub.key_span, sub.comments
-            )
-        items = tuple(values.get(name, ir.Const("", item.span)) for name in EXTINFO_FIELDS)
-        as_list = ir.ListOf(items, item.span)
-        # Stored as a field holding the list; the named fields stay for precise locations.
-        del fields
-        return ir.Section(
-            "extinfo",
-            "extinfo",
-            {"extinfo": ir.Field("extinfo", as_list, item.span, item.name_span)},
-            item.span,
-            item.name_span,
+            event_expr,
+            self.exemption,
+            tuple(sorted(self.spread_names)),
         )
 
     # ------------------------------------------------------------------ environments
     def _environment(self, decl: ast.EnvironmentDecl, path: str) -> ir.Environment:
         where = f"environment `{decl.name}`"
-        assignments = [i for i in decl.items if isinstance(i, ast.Assignment)]
-        fields = self._setting_fields(assignments, ENVIRONMENT_FIELDS, where)
+        consent, items = self._split_consent(decl.items, where)
+        fields = self._setting_fields(items, ENVIRONMENT_FIELDS, where)
         pixels: dict[str, ir.PixelOverride] = {}
         for item in decl.items:
             if not isinstance(item, ast.EnvPixel):
@@ -462,11 +394,13 @@ class Resolver:
                     "R012", f"pixel `{item.name}` is overridden twice in {where}", item.name_span
                 )
                 continue
-            over = self._setting_fields(
-                item.body.items, PIXEL_FIELDS, f"pixel `{item.name}` of {where}"
+            pixel_where = f"pixel `{item.name}` of {where}"
+            pixel_consent, pixel_items = self._split_consent(item.body.items, pixel_where)
+            over = self._setting_fields(pixel_items, PIXEL_FIELDS, pixel_where)
+            pixels[item.name] = ir.PixelOverride(
+                item.name, over, item.span, item.name_span, pixel_consent
             )
-            pixels[item.name] = ir.PixelOverride(item.name, over, item.span, item.name_span)
-        return ir.Environment(decl.name, fields, pixels, decl.span, decl.name_span, path)
+        return ir.Environment(decl.name, fields, pixels, decl.span, decl.name_span, path, consent)
 
     # ------------------------------------------------------------------ tests
     def _test(self, decl: ast.TestDecl, path: str) -> ir.Test:
@@ -514,9 +448,7 @@ class Resolver:
                         item.pixel_span,
                         _did_you_mean(item.pixel, self.pixel_decls),
                     )
-                body = self._payload(
-                    item.body, "", "", item.span, item.event_span, "send", context="test"
-                )
+                body = self.payload(item.body, "", "", item.span, item.event_span, "send", "test")
                 expectations.append(
                     ir.Expectation("sends", item.rule, item.event, item.pixel, body, item.span)
                 )
@@ -605,16 +537,26 @@ class Resolver:
             return ir.Binary(node.op, left, right, node.span)
         if isinstance(node, ast.Match):
             operand = self.expr(node.operand, scope, context)
-            flags = 0
-            for ch in node.flags:
-                flags |= _REGEX_FLAGS[ch]
             try:
-                re.compile(node.pattern, flags)
+                compile_regex(node.pattern, node.flags)
             except re.error as exc:
                 self.error(
                     "R008", f"invalid regex: {exc.msg}", node.pattern_span, "fix the pattern"
                 )
             return ir.Match(operand, node.pattern, node.flags, node.span, node.pattern_span)
+        if isinstance(node, ast.Conditional):
+            test = self.expr(node.test, scope, context)
+            then = self.expr(node.then, scope, context)
+            otherwise = self.expr(node.otherwise, scope, context)
+            types = {t for t in (infer_type(then), infer_type(otherwise)) if t and t != "null"}
+            if len(types) > 1:
+                self.error(
+                    "R009",
+                    f"the branches of `if` give {' and '.join(sorted(types))}",
+                    then.span.join(otherwise.span),
+                    "give both branches the same type (null is allowed in either)",
+                )
+            return ir.Cond(test, then, otherwise, node.span)
         if isinstance(node, ast.Comprehension):
             source = self.expr(node.source, scope, context)
             inner = (*scope, node.var)

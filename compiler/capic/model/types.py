@@ -44,4 +44,15 @@ def infer_type(expr: ir.Expr) -> str | None:
         return fn.returns if fn else None
     if isinstance(expr, ir.SecretRef):
         return "string"
+    if isinstance(expr, ir.Cond):
+        return join_types(infer_type(expr.then), infer_type(expr.otherwise))
     return None
+
+
+def join_types(a: str | None, b: str | None) -> str | None:
+    """The type of a value that is one of two: null joins with anything."""
+    if a == "null":
+        return b
+    if b == "null":
+        return a
+    return a if a == b else None

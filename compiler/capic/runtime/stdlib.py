@@ -36,9 +36,11 @@ from capic.runtime.coerce import to_event_time, to_number
 
 __all__ = [
     "IMPLEMENTATIONS",
+    "REGEX_FLAGS",
     "add",
     "coalesce",
     "coalesce2",
+    "compile_regex",
     "concat",
     "contains",
     "div",
@@ -287,6 +289,19 @@ def istarts_with(a: Any, b: Any) -> bool:
 
 def iends_with(a: Any, b: Any) -> bool:
     return isinstance(a, str) and isinstance(b, str) and a.casefold().endswith(b.casefold())
+
+
+#: The flags a regex literal may carry after its closing slash (``/pattern/i``).
+REGEX_FLAGS: dict[str, re.RegexFlag] = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
+
+
+def compile_regex(pattern: str, flags: str) -> re.Pattern[str]:
+    """The compiled regex of ``/pattern/flags`` (raises ``re.error`` for a bad pattern and
+    KeyError for an unknown flag letter; the grammar admits only ``i``, ``m`` and ``s``)."""
+    value = 0
+    for ch in flags:
+        value |= REGEX_FLAGS[ch]
+    return re.compile(pattern, value)
 
 
 def matches(pattern: re.Pattern[str], value: Any) -> bool:

@@ -113,8 +113,19 @@ class Comprehension:
     span: Span
 
 
+@dataclass(frozen=True, slots=True)
+class Conditional:
+    """``if test then then else otherwise``."""
+
+    test: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span
+
+
 Expr: TypeAlias = (
-    Literal
+    Conditional
+    | Literal
     | ListLit
     | ObjectLit
     | Name
@@ -149,8 +160,18 @@ class Section:
 
 
 @dataclass(frozen=True, slots=True)
+class Spread:
+    """``...name``: the entries of a shared block, written here."""
+
+    name: str
+    name_span: Span
+    span: Span
+    comments: tuple[Comment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Block:
-    items: tuple[Assignment | Section, ...]
+    items: tuple[Assignment | Section | Spread, ...]
     span: Span
 
 
@@ -173,7 +194,22 @@ class ElementDecl:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedDecl:
+    """``shared KIND NAME { ... }``: a send body (kind ``send``) or a section (``user``,
+    ``custom`` ...) that sends include with ``...NAME``."""
+
+    kind: str
+    kind_span: Span
+    name: str
+    name_span: Span
+    body: Block
+    span: Span
+    comments: tuple[Comment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SendDecl:
+    #: The event name; for a computed name, the source text of its expression.
     event: str
     event_quoted: bool  # `send "MyCustomEvent"` vs `send Purchase`
     event_span: Span
@@ -182,6 +218,8 @@ class SendDecl:
     body: Block
     span: Span
     comments: tuple[Comment, ...] = ()
+    #: The expression of a computed event name (`send names[event_type] to shop`).
+    event_expr: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +245,7 @@ class EnvPixel:
 class EnvironmentDecl:
     name: str
     name_span: Span
-    items: tuple[Assignment | EnvPixel, ...]
+    items: tuple[Assignment | EnvPixel | Section, ...]
     span: Span
     comments: tuple[Comment, ...] = ()
 
@@ -252,7 +290,7 @@ class TestDecl:
     comments: tuple[Comment, ...] = ()
 
 
-Item: TypeAlias = PixelDecl | ElementDecl | RuleDecl | EnvironmentDecl | TestDecl
+Item: TypeAlias = PixelDecl | ElementDecl | SharedDecl | RuleDecl | EnvironmentDecl | TestDecl
 
 
 @dataclass(frozen=True, slots=True)

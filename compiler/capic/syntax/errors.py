@@ -37,7 +37,7 @@ _TERMINAL_NAMES = {
     "REGEX": "a regex literal /.../",
     "$END": "end of file",
 }
-_DECLARATION_WORDS = {"pixel", "element", "rule", "environment", "test"}
+_DECLARATION_WORDS = {"pixel", "element", "shared", "rule", "environment", "test"}
 _OPERATOR_WORDS = {
     "and", "or", "not", "in", "contains", "starts_with", "ends_with", "matches",
     "iequals", "icontains", "istarts_with", "iends_with",
@@ -239,7 +239,9 @@ def _explain_token(exc: UnexpectedToken, text: str, path: str) -> SyntaxProblem:
             span,
             "write `key = value` (':' is only for objects { ... })",
         )
-    if re.search(r"\bsend\s+(\w+|\"([^\"\\\n]|\\.)*\")\s*$", before) and "TO" in expected:
+    if re.search(r"\bsend\s+(\w+|\"([^\"\\\n]|\\.)*\")\s*$", before) and (
+        "TO" in expected or value == "{"
+    ):
         return SyntaxProblem(
             "S017", "a send action needs `to PIXEL`", span, "write send EVENT to PIXEL { ... }"
         )
@@ -275,7 +277,7 @@ def _explain_token(exc: UnexpectedToken, text: str, path: str) -> SyntaxProblem:
             span,
             "write key = value (or key { ... } for a section)",
         )
-    dangling = re.search(r"(?:^|\n)(pixel|element|rule|environment|test)\s*$", before)
+    dangling = re.search(r"(?:^|\n)(pixel|element|shared|rule|environment|test)\s*$", before)
     if dangling and value not in {"=", "{"}:
         # A declaration keyword was read as a name: the declaration before it is unfinished.
         line = before.count("\n", 0, dangling.start(1)) + 1

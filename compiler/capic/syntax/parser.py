@@ -218,6 +218,10 @@ class _Builder(Transformer[Token, Any]):
             return ast.Literal(-operand.value, span)
         return ast.Unary("neg", operand, span)
 
+    def conditional(self, c: list[Any]) -> ast.Conditional:
+        test, then, otherwise = self._nodes(c)
+        return ast.Conditional(test, then, otherwise, self._span(c))
+
     def not_(self, c: list[Any]) -> ast.Unary:
         return ast.Unary("not", self._nodes(c)[0], self._span(c))
 
@@ -268,19 +272,66 @@ class _Builder(Transformer[Token, Any]):
         return (tok.value, False, self._tok_span(tok))
 
     def send(self, c: list[Any]) -> ast.SendDecl:
-        event, quoted, event_span = c[1]
+        target: ast.Expr = c[1]
         pixel = c[3]
         span = self._span(c)
+        computed: ast.Expr | None = None
+        if isinstance(target, ast.Literal) and isinstance(target.value, str):
+            event, quoted = target.value, True
+        elif isinstance(target, ast.Name) and not self._parenthesized(c[0], target):
+            event, quoted = target.name, False
+        else:
+            # A computed name; `send (name) to ...` computes it from the element `name`.
+            event, quoted, computed = self._source(target.span), False, target
         return ast.SendDecl(
             event,
             quoted,
-            event_span,
+            target.span,
             pixel.value,
             self._tok_span(pixel),
             c[4],
             span,
             self._claim(span),
+            computed,
         )
+
+    def _source(self, span: Span) -> str:
+        """The source text of a span, lines joined with single spaces."""
+        lines = self.ctx.lines[span.line - 1 : span.end_line]
+        if len(lines) == 1:
+            return lines[0][span.column - 1 : span.end_column - 1]
+        parts = [lines[0][span.column - 1 :], *lines[1:-1], lines[-1][: span.end_column - 1]]
+        return " ".join(p.strip() for p in parts if p.strip())
+
+    def _parenthesized(self, keyword: Token, node: ast.Expr) -> bool:
+        """True when an opening parenthesis stands between ``keyword`` and ``node``."""
+        start = (int(keyword.end_line or 1), int(keyword.end_column or 1))
+        end = (node.span.line, node.span.column)
+        for n in range(start[0], end[0] + 1):
+            text = self.ctx.lines[n - 1]
+            lo = start[1] - 1 if n == start[0] else 0
+            hi = end[1] - 1 if n == end[0] else len(text)
+            if "(" in text[lo:hi].split("#", 1)[0]:
+                return True
+        return False
+
+    def shared(self, c: list[Any]) -> ast.SharedDecl:
+        kind, name = self._tokens(c, "NAME")[:2]
+        span = self._span(c)
+        return ast.SharedDecl(
+            kind.value,
+            self._tok_span(kind),
+            name.value,
+            self._tok_span(name),
+            c[-1],
+            span,
+            self._claim(span),
+        )
+
+    def spread(self, c: list[Any]) -> ast.Spread:
+        name = c[-1]
+        span = self._span(c)
+        return ast.Spread(name.value, self._tok_span(name), span, self._claim(span))
 
     def rule(self, c: list[Any]) -> ast.RuleDecl:
         name_tok = c[1]
@@ -406,7 +457,9 @@ OPERATOR_SPELLING = {
 #: Statement keywords that may also name a field. LALR look-ahead can make the contextual lexer
 #: read them as keywords after an expression (`now = 1` then `environment = "dev"` in a test);
 #: the parser's error handler then reads them again as names. Operator words stay reserved.
-_SOFT_KEYWORDS = frozenset({"pixel", "element", "rule", "environment", "test", "send", "expect"})
+_SOFT_KEYWORDS = frozenset(
+    {"pixel", "element", "shared", "rule", "environment", "test", "send", "expect", "then", "else"}
+)
 _ASSIGNS = re.compile(r"(?:\s|#[^\n]*)*=(?!=)")
 
 
@@ -604,7 +657,7 @@ def build_lark(strict: bool = False) -> Lark:
     return _Parser(strict=strict).lark
 
 
-_TOP_LEVEL = re.compile(r"^(pixel|element|rule|environment|test)\b", re.MULTILINE)
+_TOP_LEVEL = re.compile(r"^(pixel|element|shared|rule|environment|test)\b", re.MULTILINE)
 
 
 def parse_text(text: str, path: str) -> tuple[ast.File | None, list[Diagnostic]]:

@@ -14,6 +14,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from capic.fmt import format_text
 from tests.test_check_cli import PIXEL
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
@@ -224,3 +225,29 @@ async def test_code_actions_fix_and_noqa(client: LanguageClient, root: Path) -> 
     (edit,) = noqa.edit.changes[uri(lead)]
     assert edit.new_text == "  # noqa: L001"
     assert edit.range.start == types.Position(line=4, character=27)
+
+
+async def test_document_formatting(client: LanguageClient, root: Path) -> None:
+    lead = root / "rules" / "lead.capi"
+    messy = RULE.replace("event_id      = order_id", "event_id=order_id")
+    open_doc(client, lead, messy)
+    edits = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(
+            text_document=types.TextDocumentIdentifier(uri=uri(lead)),
+            options=types.FormattingOptions(tab_size=2, insert_spaces=True),
+        )
+    )
+    assert edits is not None
+    (edit,) = edits
+    assert edit.range.start == types.Position(line=0, character=0)
+    assert edit.new_text == format_text(RULE).text
+    assert "event_id      = order_id" in edit.new_text
+    # A buffer with a syntax error is not formatted.
+    change(client, lead, "rule {", 2)
+    edits = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(
+            text_document=types.TextDocumentIdentifier(uri=uri(lead)),
+            options=types.FormattingOptions(tab_size=2, insert_spaces=True),
+        )
+    )
+    assert not edits

@@ -381,7 +381,9 @@ def test_mangled_file_through_the_loader_and_the_cli(
     assert out.exception is None or isinstance(out.exception, SystemExit), out.exception
     assert out.exit_code in (0, 1, 2)
     assert "Traceback" not in out.output and "internal error" not in out.output
-    location = re.compile(rf"^{re.escape(str(path))}:\d+:\d+: [A-Z]+\d+ (error|warning|info): ")
+    location = re.compile(
+        rf"^{re.escape(str(path))}:\d+:\d+: [A-Z]+\d+( \[\*\])? (error|warning|info): "
+    )
     for line in out.stdout.splitlines():
         if line.startswith(str(path)):
             assert location.match(line), line

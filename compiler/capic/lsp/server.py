@@ -267,4 +267,25 @@ def build(debounce: float = DEFAULT_DEBOUNCE) -> CapicServer:
             )
         return out
 
+    @server.feature(types.TEXT_DOCUMENT_FORMATTING)
+    def on_formatting(
+        ls: CapicServer, params: types.DocumentFormattingParams
+    ) -> list[types.TextEdit] | None:
+        from capic.fmt import FormatError, format_text
+
+        text = ls.text(params.text_document.uri)
+        try:
+            result = format_text(text, ls.path(params.text_document.uri).name)
+        except FormatError:
+            return None  # a syntax error: the diagnostics say where
+        if result.text == text:
+            return []
+        lines = Lines(text)
+        last = len(lines.lines)
+        whole = types.Range(
+            start=types.Position(line=0, character=0),
+            end=lines.position(last, len(lines.line(last)) + 1),
+        )
+        return [types.TextEdit(range=whole, new_text=result.text)]
+
     return server

@@ -227,7 +227,13 @@ def render(options: Options) -> dict[str, str]:
         for ev in STANDARD_EVENTS
     )
     files["site/meta-pixel-snippet.html"] = page("meta-pixel-snippet.html.j2")
-    return files
+    # Rule files in `capic fmt`'s layout, whatever widths the templates rendered.
+    from capic.fmt import format_text
+
+    return {
+        rel: format_text(text, rel).text if rel.endswith(".capi") else text
+        for rel, text in files.items()
+    }
 
 
 # ----------------------------------------------------------------------------- writing

@@ -8,6 +8,8 @@ set -euo pipefail
 
 # command -> Debian package that provides it
 declare -A PACKAGES=(
+  [node]=nodejs   # editors/vscode: the TextMate grammar tests, `node --check` of the client
+  [npm]=npm       # installs editors/vscode's tools from its lockfile (make vscode)
 )
 
 missing=()

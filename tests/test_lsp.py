@@ -22,6 +22,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
 ELEMENTS = """\
 element email    = event.user.email
 element order_id = event.order.id
+
+shared user customer {
+  external_id = event.user.id
+}
 """
 RULE = """\
 rule "r" {
@@ -29,7 +33,7 @@ rule "r" {
     event_id      = order_id
     event_time    = parse_time(event.time)
     action_source = "Email"
-    user { em = email }
+    user { em = email  ...customer }
   }
 }
 """
@@ -121,7 +125,7 @@ async def test_diagnostics_on_open_and_change(client: LanguageClient, root: Path
     # `email` and `order_id` come from elements.capi on disk: no unknown names.
     assert not {c for c in codes(found) if c.startswith("R")}
     # An edit that is not saved: the buffer is what is checked.
-    change(client, lead, RULE.replace('"Email"', '"email"').replace("email }", "emial }"), 2)
+    change(client, lead, RULE.replace('"Email"', '"email"').replace("em = email", "em = emial"), 2)
     found = await diagnostics_until(client, lead, lambda d: "L001" not in codes(d))
     assert "R002" in codes(found)  # `emial` is unknown
     # Another file's buffer changes what this file sees.
@@ -159,7 +163,9 @@ async def test_hover_completion_definition_references(client: LanguageClient, ro
     assert "Lead" in await hover_at(1, 8)
 
     # Completion: the keys of user_data inside `user { }`.
-    change(client, lead, RULE.replace("user { em = email }", "user {\n      ex\n    }"), 2)
+    change(
+        client, lead, RULE.replace("user { em = email  ...customer }", "user {\n      ex\n    }"), 2
+    )
     result = await client.text_document_completion_async(
         types.CompletionParams(text_document=doc, position=types.Position(line=6, character=8))
     )
@@ -186,6 +192,13 @@ async def test_hover_completion_definition_references(client: LanguageClient, ro
     assert isinstance(location, types.Location)
     assert location.uri == uri(root / "elements.capi")
     assert location.range.start == types.Position(line=0, character=8)
+    # ... and the shared block a send spreads.
+    location = await client.text_document_definition_async(
+        types.DefinitionParams(text_document=doc, position=types.Position(line=5, character=27))
+    )
+    assert isinstance(location, types.Location)
+    assert location.uri == uri(root / "elements.capi")
+    assert location.range.start == types.Position(line=3, character=12)
     # References of the pixel: its declaration and the send.
     refs = await client.text_document_references_async(
         types.ReferenceParams(

@@ -140,18 +140,26 @@ def hover(project: ir.Project, file: str, text: str, line: int, column: int) -> 
 
 def _inside(declared: Symbol, line: int, column: int) -> str | None:
     node = declared.node
+    here = declared.span.file
     for item in _walk(node):
-        if isinstance(item, ir.Call):
+        if isinstance(item, ir.Call) and item.span.file == here:
             name = Span(item.span.file, item.span.line, item.span.column, item.span.line,
                         item.span.column + len(item.func))  # fmt: skip
             if contains(name, line, column):
                 return function_doc(item.func)
+        body: ir.Section | None = None
+        prefix: tuple[str, ...] = ()
         if isinstance(item, ir.Send):
             if contains(item.event_span, line, column):
                 return _event_doc(item.event)
-            for entry, path in _sections(item.body, ()):
+            body = item.body
+        elif isinstance(item, ir.Shared):
+            body, prefix = item.body, ((item.body.key,) if item.body.key else ())
+        if body is not None:
+            for entry, path in _sections(body, prefix):
                 span = entry.name_span if isinstance(entry, ir.Section) else entry.key_span
-                if contains(span, line, column):
+                # Entries spread from a shared block are written in that block's file.
+                if span.file == here and contains(span, line, column):
                     doc = _schema_doc(path) or _schema_doc(path[-1:])
                     return f"`{'.'.join(path)}`: {doc}" if doc else f"`{'.'.join(path)}`"
     fields = getattr(node, "fields", None)

@@ -11,6 +11,7 @@ environment a test names.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -81,11 +82,57 @@ def references(project: ir.Project) -> Iterator[Symbol]:
                 yield Symbol("pixel", node.pixel, node.pixel_span)
             elif isinstance(node, ir.PixelOverride):
                 yield Symbol("pixel", node.pixel, node.name_span)
+        if declared.kind in {"rule", "shared"}:
+            yield from _spreads(project, declared)
         if declared.kind == "test":
             env = getattr(declared.node, "fields", {}).get("environment")
             value = getattr(env, "value", None)
             if isinstance(value, ir.Const) and isinstance(value.value, str):
                 yield Symbol("environment", value.value, _inner(value.span))
+
+
+_SPREAD = re.compile(r"\.\.\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _spreads(project: ir.Project, declared: Symbol) -> Iterator[Symbol]:
+    """``...NAME`` inside a rule or shared block: references to shared blocks (the rule model
+    keeps the names spread, not where they are written, so they are read from the text)."""
+    span = declared.node.span
+    source = next((f for f in project.files if f.path == span.file), None)
+    if source is None:
+        return
+    lines = source.text.split("\n")
+    for number in range(span.line, min(span.end_line, len(lines)) + 1):
+        line = _code(lines[number - 1])
+        for m in _SPREAD.finditer(line):
+            start = m.start(1) + 1
+            yield Symbol(
+                "shared",
+                m.group(1),
+                Span(span.file, number, start, number, start + len(m.group(1))),
+            )
+
+
+def _code(line: str) -> str:
+    """A line with its strings and comment blanked out (positions kept)."""
+    out = []
+    quoted = escaped = False
+    for ch in line:
+        if escaped:
+            escaped = False
+            out.append(" ")
+        elif quoted:
+            escaped = ch == "\\"
+            quoted = ch != '"'
+            out.append(" ")
+        elif ch == '"':
+            quoted = True
+            out.append(" ")
+        elif ch == "#":
+            break
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def _inner(span: Span) -> Span:

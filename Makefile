@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/compare_sdk.py
 	$(BIN)/python benchmarks/check_speed.py
+	$(BIN)/python benchmarks/check_speed.py --one-file
+	$(BIN)/python benchmarks/lsp_latency.py
 	$(BIN)/python benchmarks/delivery.py
 
 clean:

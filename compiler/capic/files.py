@@ -15,6 +15,7 @@ most projects need nothing but the default list, which is matched by directory n
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +80,7 @@ def git_top_level(start: Path) -> Path | None:
 class _Matcher:
     """gitignore-style patterns anchored at one directory."""
 
-    def __init__(self, base: Path, spec: GitIgnoreSpec) -> None:
+    def __init__(self, base: Path, spec: GitIgnoreSpec | _SimpleSpec) -> None:
         self.base = base
         self.spec = spec
 
@@ -93,10 +94,46 @@ class _Matcher:
         return result.include
 
 
-def _spec(lines: Iterable[str]) -> GitIgnoreSpec | None:
-    kept = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+@dataclass(frozen=True)
+class _Decision:
+    include: bool | None
+
+
+#: A pattern of one path component: a plain name or ``*.suffix``, optionally anchored with a
+#: leading ``/`` and directory-only with a trailing ``/``.
+_SIMPLE = re.compile(r"(?P<anchor>/?)(?P<name>\*?[A-Za-z0-9._-]+)(?P<dir>/?)")
+
+
+class _SimpleSpec:
+    """The patterns most .gitignore files hold (``__pycache__/``, ``*.pyc``, ``/dist``),
+    matched exactly as git does without importing pathspec: a pattern without a slash
+    matches a file or directory of that name at any depth, one with a leading slash only at
+    the top, one with a trailing slash only directories; without ``!`` patterns, any match
+    ignores."""
+
+    def __init__(self, patterns: list[re.Match[str]]) -> None:
+        self.patterns = [(m["anchor"] == "/", m["name"], m["dir"] == "/") for m in patterns]
+
+    def check_file(self, rel: str) -> _Decision:
+        is_dir = rel.endswith("/")
+        parts = rel.rstrip("/").split("/")
+        for anchored, name, dir_only in self.patterns:
+            for i, part in enumerate(parts[:1] if anchored else parts):
+                # Every component but the last is a directory: ignoring it ignores the rest.
+                if dir_only and i == len(parts) - 1 and not is_dir:
+                    continue
+                if part.endswith(name[1:]) if name.startswith("*") else part == name:
+                    return _Decision(True)
+        return _Decision(None)
+
+
+def _spec(lines: Iterable[str]) -> GitIgnoreSpec | _SimpleSpec | None:
+    kept = [line.rstrip() for line in lines if line.strip() and not line.startswith("#")]
     if not kept:
         return None
+    simple = [_SIMPLE.fullmatch(line) for line in kept]
+    if all(m is not None and m["name"].count("*") <= 1 for m in simple):
+        return _SimpleSpec([m for m in simple if m is not None])
     from pathspec import GitIgnoreSpec
 
     return GitIgnoreSpec.from_lines(kept)

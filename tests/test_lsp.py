@@ -134,6 +134,18 @@ async def test_diagnostics_on_open_and_change(client: LanguageClient, root: Path
     change(client, elements, ELEMENTS + "element emial = event.user.email\n", 2)
     found = await diagnostics_until(client, lead, lambda d: "R002" not in codes(d))
     assert not {c for c in codes(found) if c.startswith(("R", "S"))}
+    # A configuration change on disk, announced by the client's file watcher.
+    change(client, lead, RULE, 3)
+    await diagnostics_until(client, lead, lambda d: "L001" in codes(d))
+    (root / "capic.toml").write_text('[project]\nname = "shop"\n[lint]\nignore = ["L001"]\n')
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[
+                types.FileEvent(uri=uri(root / "capic.toml"), type=types.FileChangeType.Changed)
+            ]
+        )
+    )
+    await diagnostics_until(client, lead, lambda d: "L001" not in codes(d))
 
 
 async def test_hover_completion_definition_references(client: LanguageClient, root: Path) -> None:

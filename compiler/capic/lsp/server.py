@@ -164,6 +164,14 @@ def build(debounce: float = DEFAULT_DEBOUNCE) -> CapicServer:
         ls.state.close(ls.path(params.text_document.uri))
         ls.schedule(params.text_document.uri)
 
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched(ls: CapicServer, params: types.DidChangeWatchedFilesParams) -> None:
+        # A file changed on disk (another rule file, capic.toml, pyproject.toml): check the
+        # projects of the open buffers again.
+        for key in {ls.state.key(path) for path in ls.state.buffers}:
+            opened = next(p for p in ls.state.buffers if ls.state.key(p) == key)
+            ls.schedule(from_fs_path(str(opened)) or opened.as_uri())
+
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(ls: CapicServer, params: types.HoverParams) -> types.Hover | None:
         path = ls.path(params.text_document.uri)

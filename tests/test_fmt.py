@@ -137,7 +137,7 @@ def commented(draw: st.DrawFn) -> str:
 
 
 @settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("CAPIC_FMT_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

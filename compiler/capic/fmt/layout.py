@@ -153,6 +153,8 @@ class Layout:
                 self.statement(item)
             self.out.append(Indent(-1))
             self.sep("\n")
+        elif open_.line != close.line:
+            self.sep("\n")  # an empty block written over lines (it may hold comments)
         else:
             self.sep("")
         self.tok(close)
@@ -197,7 +199,7 @@ class Layout:
             start += 1
         self.tok(children[start])
         inner, close = children[start + 1 : -1], children[-1]
-        if multiline and inner:
+        if multiline:
             self.out.append(Indent(1))
             for child in inner:
                 if isinstance(child, Token) and child == ",":

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from capic.model import ir
 
-TOP_LEVEL = ("pixel", "element", "rule", "environment", "test")
+TOP_LEVEL = ("pixel", "element", "shared", "rule", "environment", "test")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|==|!=|<=|>=|\?\?|\S")
 
 
@@ -121,9 +121,13 @@ def _section_path(blocks: list[list[str]]) -> tuple[str, tuple[str, ...]] | None
     """("send" | "pixel" | ..., the sections opened inside it) of the innermost declaration."""
     for i in range(len(blocks) - 1, -1, -1):
         head = blocks[i][0] if blocks[i] else ""
+        inner = tuple(b[0] for b in blocks[i + 1 :] if b)
         if head in {"send", "pixel", "environment", "test", "rule", "expect"}:
-            inner = tuple(b[0] for b in blocks[i + 1 :] if b)
             return head, inner
+        if head == "shared" and len(blocks[i]) >= 2:
+            # shared KIND NAME { ... }: a send body, or the section KIND of one.
+            kind = blocks[i][1]
+            return "send", inner if kind == "send" else (kind, *inner)
     return None
 
 

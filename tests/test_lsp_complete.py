@@ -38,7 +38,7 @@ def project() -> api.LoadResult:
         ('test "t" {\n  expect "r" sends Pur', {"Purchase"}),
         (
             "# a comment with send ",
-            {"pixel", "element", "shared", "rule", "environment", "test"} - {"shared"},
+            {"pixel", "element", "shared", "rule", "environment", "test"},
         ),
     ],
 )

@@ -327,6 +327,7 @@ rule "r" {
       kept = [for i in items : i.id if i.q ?? 0 > 1]
       zero = event.zero ?? 5
       empty = event.empty ?? "x"
+      empty_len = len(event.empty ?? "x")
     }
   }
 }
@@ -339,7 +340,8 @@ rule "r" {
         "nested": [3, 2],
         "kept": ["a"],
         "zero": 0,
-        "empty": "",
+        # `??` keeps "" (a value in expressions); the payload leaves the empty string out.
+        "empty_len": 0,
     }
     [out] = module.process({"fallback": [{"id": "f"}]}, context=ctx(validate=False))
     assert out.event["custom_data"]["ids"] == ["f"]

@@ -32,7 +32,10 @@ CASES = _cases()
 def build(root: Path, case: dict[str, Any]) -> Path:
     root.mkdir()
     lint = case.get("lint", "")
-    (root / "capic.toml").write_text(f'[project]\nname = "fixture"\n\n{lint}', encoding="utf-8")
+    project = case.get("project", "")
+    (root / "capic.toml").write_text(
+        f'[project]\nname = "fixture"\n{project}\n{lint}', encoding="utf-8"
+    )
     (root / "prelude.capi").write_text((DATA / "prelude.capi").read_text(), encoding="utf-8")
     (root / "main.capi").write_text(case["source"], encoding="utf-8")
     for name, text in case.get("files", {}).items():

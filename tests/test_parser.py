@@ -381,3 +381,61 @@ element bad = 1 +
     tree, diags = parse_text(text, "t.capi")
     assert tree is None
     assert [(d.code, d.span.line) for d in diags if d.span] == [("S013", 3), ("S023", 8)]
+
+
+def _sends(body: str) -> list[ast.SendDecl]:
+    tree = parse_ok(f'rule "r" {{\n{body}\n}}\n')
+    rule = tree.items[0]
+    assert isinstance(rule, ast.RuleDecl)
+    return list(rule.sends)
+
+
+def test_event_names_literal_quoted_and_computed() -> None:
+    plain, quoted, table, element, fallback = _sends(
+        "  send Purchase to shop { }\n"
+        '  send "MyEvent" to shop { }\n'
+        "  send names[event.type] to shop { }\n"
+        "  send (chosen) to shop { }\n"
+        '  send names[event.type] ?? "Other" to shop { }'
+    )
+    assert (plain.event, plain.event_quoted, plain.event_expr) == ("Purchase", False, None)
+    assert (quoted.event, quoted.event_quoted, quoted.event_expr) == ("MyEvent", True, None)
+    assert table.event == "names[event.type]" and isinstance(table.event_expr, ast.Index)
+    assert element.event == "chosen" and isinstance(element.event_expr, ast.Name)
+    assert fallback.event == 'names[event.type] ?? "Other"'
+    assert isinstance(fallback.event_expr, ast.Binary) and fallback.event_expr.op == "??"
+    assert table.event_span == Span("t.capi", 4, 8, 4, 25)
+
+
+def test_if_then_else_binds_loosest_and_chains() -> None:
+    value = element_value('if a then 1 else if b then 2 else c ?? "x"')
+    assert isinstance(value, ast.Conditional)
+    assert isinstance(value.otherwise, ast.Conditional)
+    assert isinstance(value.otherwise.otherwise, ast.Binary)  # c ?? "x" is the last branch
+    inner = element_value("1 + (if a then 2 else 3)")
+    assert isinstance(inner, ast.Binary) and isinstance(inner.right, ast.Conditional)
+    filtered = element_value("[for x in xs : if x then 1 else 2 if x > 0]")
+    assert isinstance(filtered, ast.Comprehension)
+    assert isinstance(filtered.body, ast.Conditional) and isinstance(filtered.cond, ast.Binary)
+
+
+def test_shared_blocks_and_spreads() -> None:
+    tree = parse_ok(
+        "shared user customer {\n  ...contact   # the e-mail and phone\n  fn = event.fn\n}\n"
+    )
+    shared = tree.items[0]
+    assert isinstance(shared, ast.SharedDecl)
+    assert (shared.kind, shared.name) == ("user", "customer")
+    spread, field = shared.body.items
+    assert isinstance(spread, ast.Spread) and spread.name == "contact"
+    assert spread.span == Span("t.capi", 2, 3, 2, 13)
+    assert [c.text for c in spread.comments] == ["# the e-mail and phone"]
+    assert isinstance(field, ast.Assignment)
+
+
+def test_then_and_else_stay_usable_as_field_names() -> None:
+    tree = parse_ok('rule "r" {\n  send Lead to shop {\n    then = 1\n    else = 2\n  }\n}\n')
+    rule = tree.items[0]
+    assert isinstance(rule, ast.RuleDecl)
+    keys = [i.key for i in rule.sends[0].body.items if isinstance(i, ast.Assignment)]
+    assert keys == ["then", "else"]

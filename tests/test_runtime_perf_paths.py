@@ -329,14 +329,16 @@ def test_obj_get_equals_get1(value: Any, key: str) -> None:
 
 
 def _reference_prune(value: Any) -> Any:
-    """prune as specified: nulls left out at every depth, objects left empty by it too."""
+    """prune as specified: object members that are null, "" or empty (as written or once
+    pruned) left out at every depth; null list items too, and items that were objects whose
+    members all were."""
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
-            if v is None:
+            if v is None or v == "":
                 continue
             p = _reference_prune(v)
-            if isinstance(p, dict) and not p and v:
+            if isinstance(p, dict | list) and not p:
                 continue
             out[k] = p
         return out
@@ -411,18 +413,18 @@ rule "r" {
     ctx = Context(now=lambda: NOW)
     base: dict[str, Any] = {"type": "buy", "time": NOW - 10, "email": "a@b.co"}
     cases: list[tuple[dict[str, Any], dict[str, Any]]] = [
-        ({}, {"content_type": "product", "contents": []}),
+        ({}, {"content_type": "product"}),
         (
             {"currency": "usd", "value": "5", "extra": {"a": None}, "items": [{"sku": "S"}]},
             {"currency": "USD", "value": 5.0, "content_type": "product", "contents": [{"id": "S"}]},
         ),
         (
             {"extra": {}, "items": [{"qty": None}, None]},
-            {"content_type": "product", "extra": {}, "contents": []},
+            {"content_type": "product"},
         ),
         (
-            {"extra": [None, {"b": None, "c": 1}], "items": "nope"},
-            {"content_type": "product", "extra": [{"c": 1}], "contents": []},
+            {"extra": [None, {"b": None, "c": 1, "d": ""}], "items": "nope"},
+            {"content_type": "product", "extra": [{"c": 1}]},
         ),
     ]
     for extra, custom in cases:

@@ -253,11 +253,11 @@ def test_request_header_names_are_case_insensitive() -> None:
 def test_prune() -> None:
     from capic.runtime.payload import prune
 
-    same = {"a": [1, {"b": 2}], "c": {}}
+    same = {"a": [1, {"b": 2}], "c": 0, "d": False, "e": [""]}
     assert prune(same) is same
-    assert prune({"a": None, "b": [None, 1, {"c": None}], "d": {"e": None}, "f": {}}) == {
-        "b": [1],
-        "f": {},
-    }
+    # Empty members are left out like nulls: "", [] and {} as written or once pruned.
+    assert prune(
+        {"a": None, "b": [None, 1, {"c": None}], "d": {"e": None}, "f": {}, "g": "", "h": []}
+    ) == {"b": [1]}
     assert prune([None]) == []
     assert prune("x") == "x"

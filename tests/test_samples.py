@@ -226,3 +226,32 @@ def test_generator_reproduces_the_committed_files(tmp_path: Path) -> None:
         first = (tmp_path / "a" / sample / "events.jsonl").read_bytes()
         assert first == (tmp_path / "b" / sample / "events.jsonl").read_bytes()
         assert first == (SAMPLES / sample / "events.jsonl").read_bytes()
+
+
+def test_the_storefront_writes_each_piece_of_customer_information_once() -> None:
+    """Rules and elements (not tests) write each user_data key once: sends spread shared
+    blocks, and override single keys only to leave them out (null) or to choose."""
+    result = api.load_project(SAMPLES / "storefront", use_cache=False)
+    assert result.project is not None
+    written: dict[str, set[tuple[str, int]]] = {}
+    bodies = [s.body for s in result.project.shared.values()]
+    bodies += [send.body for rule in result.project.rules for send in rule.sends]
+    for body in bodies:
+        user = body.section("user_data") if body.key == "" else body
+        if user is None or user.key != "user_data":
+            continue
+        for key, entry in user.entries.items():
+            value = getattr(entry, "value", None)
+            if isinstance(value, ir.Const) and value.value is None:
+                continue  # `ph = null`: left out for that send
+            if isinstance(value, ir.Cond):
+                continue  # a choice made for the send (names only from the checkout on)
+            written.setdefault(key, set()).add((entry.span.file, entry.span.line))
+    assert written and all(len(places) == 1 for places in written.values()), written
+    texts = [
+        p.read_text(encoding="utf-8")
+        for p in (SAMPLES / "storefront").rglob("*.capi")
+        if p.name != "tests.capi"
+    ]
+    assert sum(t.count("client_user_agent") for t in texts) == 1
+    assert len(result.project.rules) == 7  # 10 before: the funnel is one table-driven rule

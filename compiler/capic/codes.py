@@ -32,7 +32,9 @@ class CodeInfo:
         fix: Fix | None = None,
         **data: object,
     ) -> Diagnostic:
-        return Diagnostic(self.code, self.name, self.severity, message, span, help, dict(data), fix)
+        return Diagnostic(
+            self.code, self.name, self.severity, message, span, help, dict(data), fix=fix
+        )
 
 
 _E = Severity.ERROR
@@ -219,6 +221,19 @@ FRONTEND_CODES: dict[str, CodeInfo] = {
             "Usually a missing closing brace or an unfinished expression.",
             'rule "r" { send Lead to shop {',
             "Finish the declaration (often: add the closing braces).",
+        ),
+        CodeInfo(
+            "S050",
+            "incomplete-if-expression",
+            "syntax",
+            _E,
+            "An `if ... then ... else` expression without its `else`, or written as an operand "
+            "of another operator without parentheses.",
+            "A conditional expression always has a value, so both branches are written; it "
+            "binds loosest of all, so inside another expression it is parenthesized.",
+            'element tier = if big then "gold"\nelement cost = 1 + if express then 10 else 0',
+            'Write both branches (else null for "nothing") and parenthesize it inside an '
+            "operator: 1 + (if express then 10 else 0).",
         ),
         CodeInfo(
             "R001",

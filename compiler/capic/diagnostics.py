@@ -118,6 +118,18 @@ class Fix:
 
 
 @dataclass(frozen=True, slots=True)
+class Related:
+    """Another place a diagnostic concerns (SARIF ``relatedLocations``): e.g. the send that
+    sends a field written in a shared block."""
+
+    span: Span
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"message": self.message, "span": self.span.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     code: str
     name: str
@@ -127,6 +139,8 @@ class Diagnostic:
     help: str | None = None
     #: Extra machine-readable facts (e.g. the estimated match quality score).
     data: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    #: Other places it concerns; the first is the send, for a finding in a shared block.
+    related: tuple[Related, ...] = ()
     #: The edit that resolves it, when the right one is certain (``capic check --fix``).
     fix: Fix | None = field(default=None, compare=False, hash=False)
 
@@ -144,6 +158,7 @@ class Diagnostic:
             "help": self.help,
             "span": self.span.to_json() if self.span else None,
             "data": self.data,
+            "related": [r.to_json() for r in self.related],
             "fix": self.fix.to_json() if self.fix else None,
         }
 

@@ -47,7 +47,8 @@ def rules_summary(model: Mapping[str, Any]) -> list[dict[str, Any]]:
         out.append(
             {
                 "name": rule["name"],
-                "events": _dedup([s["event"] for s in sends]),
+                # A computed name lists the names it can take (ir.Send.event_names).
+                "events": _dedup([n for s in sends for n in s.get("event_names") or [s["event"]]]),
                 "pixels": _dedup([s["pixel"] for s in sends]),
                 "file": f"{SOURCES_DIR}/{rule['file']}",
             }

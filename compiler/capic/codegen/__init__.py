@@ -102,7 +102,7 @@ def _rules_metadata(project: ir.Project) -> tuple[dict[str, Any], ...]:
         out.append(
             {
                 "name": rule.name,
-                "events": [s.event for s in rule.sends],
+                "events": [n for s in rule.sends for n in s.event_names or (s.event,)],
                 "pixels": list(dict.fromkeys(s.pixel for s in rule.sends)),
                 "file": rule.file,
                 "line": rule.name_span.line,
@@ -135,7 +135,7 @@ def generate(project: ir.Project, environment: str | None = None) -> str:
     except EnvironmentConfigError as exc:
         raise CodegenError(str(exc)) from None
     _check(project, env)
-    parts, _ = compile_project_parts(project)
+    parts, _ = compile_project_parts(project, env.consent)
     files = sorted(project.files, key=lambda f: f.path)
     sources = [
         (lit(f.path), Code(f.sha256) if _SHA256.fullmatch(f.sha256) else lit(f.sha256))
@@ -157,6 +157,13 @@ def generate(project: ir.Project, environment: str | None = None) -> str:
         "settings": pretty(settings),
         "pixels": pretty(pixels),
         "rules": pretty(_rules_metadata(project)),
+        "consent": pretty(
+            {
+                "required": project.config.consent == "required",
+                "pixels": {p: gate.otherwise for p, gate in env.consent.items()},
+            }
+        ),
+        "consent_functions": parts.consent_functions,
         "rule_names": [(Code(f"_RULE_{i}"), lit(r.name)) for i, r in enumerate(project.rules)],
         "imports": parts.imports,
         "constants": parts.constants,

@@ -156,6 +156,8 @@ class Analysis:
         if rule.condition is not None:
             exprs.append(rule.condition)
         for send in rule.sends:
+            if send.event_expr is not None:
+                exprs.append(send.event_expr)
             exprs.extend(fld.value for _, fld in send.body.fields())
         return exprs
 

@@ -10,6 +10,7 @@ code of each send. Constants are folded by the project's one evaluator
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 from capic.codegen.analysis import Analysis
@@ -27,8 +28,11 @@ __all__ = ["CodegenError", "ModuleParts", "compile_project_parts"]
 _MAX_FOLDED_ITEMS: Final = 10_000
 
 
-def compile_project_parts(project: ir.Project) -> tuple[ModuleParts, list[str]]:
-    """The compiled pieces of ``project`` and the names of the memoized elements."""
+def compile_project_parts(
+    project: ir.Project, consent: Mapping[str, ir.Consent] | None = None
+) -> tuple[ModuleParts, list[str]]:
+    """The compiled pieces of ``project`` and the names of the memoized elements.
+    ``consent``: the consent gate in force for each pixel that has one."""
     consts = Evaluator(project.elements, max_items=_MAX_FOLDED_ITEMS)
     analysis = Analysis(project, consts)
     needs = [analysis.rule_needs(rule) for rule in project.rules]
@@ -37,6 +41,9 @@ def compile_project_parts(project: ir.Project) -> tuple[ModuleParts, list[str]]:
         for name in need:
             users[name] = users.get(name, 0) + 1
     memo = {name for name, n in users.items() if n > 1}
+    # Gates are functions of their own (serve asks them too): what they read is memoized.
+    gate_exprs = [gate.granted for gate in (consent or {}).values()]
+    memo |= analysis.closure({n for e in gate_exprs for n, _ in analysis.refs(e)})
     module = ModuleNames()
     parts = ModuleParts()
 
@@ -46,8 +53,17 @@ def compile_project_parts(project: ir.Project) -> tuple[ModuleParts, list[str]]:
         value = fn.expr(project.elements[name].value)
         parts.memo_attrs.append(memo_attr(name))
         parts.memo_functions.append((memo_function(name), memo_attr(name), lit(name), value.code))
+    gates: dict[str, tuple[ir.Consent, Code]] = {}
+    for i, (pixel, gate) in enumerate(sorted((consent or {}).items())):
+        fn = FunctionWriter(module, analysis, memo=memo, in_memo_function=True)
+        value = fn.expr(gate.granted, cond=True)
+        fname, attr = Code(f"_consent_{i}"), Code(f"c_{i}")
+        parts.consent_functions.append((fname, attr, lit(pixel), value.code))
+        gates[pixel] = (gate, fname)
     for index, rule in enumerate(project.rules):
-        parts.rule_functions.append(rule_function(index, rule, analysis, module, parts, memo))
+        parts.rule_functions.append(
+            rule_function(index, rule, analysis, module, parts, memo, gates)
+        )
 
     parts.regexes = module.regex_definitions()
     parts.constants = list(module.constants.items())
@@ -67,6 +83,8 @@ def compile_project_parts(project: ir.Project) -> tuple[ModuleParts, list[str]]:
         imports.append(Code(f"from capic.runtime.stdlib import {names}"))
     for n in sorted(module.payload):
         imports.append(Code(f"from capic.runtime.payload import {n} as _{n}"))
+    for mod, n in sorted(module.runtime):
+        imports.append(Code(f"from capic.runtime.{mod} import {n} as _{n}"))
     if module.normalizers:
         imports.append(Code("from capic.runtime.hashing import WHITESPACE as _WS"))
         imports.append(Code("from capic.runtime.hashing import sha256 as _sha"))

@@ -6,6 +6,8 @@ first:
 - ``id``, ``access_token``, ``api_version``, ``browser_pixel``, ``app_secret``: the pixel's
   override in the environment (``environment E { pixel P { ... } }``), then the pixel
   declaration, then (``api_version`` only) the project's ``api_version`` in capic.toml;
+- the consent gate (``consent { ... }``): the environment's override of the pixel, then the
+  environment's own gate, then the pixel's (:func:`consent_gate`);
 - ``test_event_code``: a ``test_event_code`` written in the ``send`` itself (applied at run
   time, see :class:`capic.runtime.Emitted`), then the pixel override in the environment, then
   the environment block, then the pixel declaration. Writing ``null`` at a level clears it.
@@ -18,13 +20,20 @@ the bundler never write its value.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from capic.model import ir
+from capic.model.ir import consent_gate
 from capic.runtime.secrets import SecretRef
 
-__all__ = ["EnvironmentConfigError", "ResolvedEnvironment", "ResolvedPixel", "resolve_environment"]
+__all__ = [
+    "EnvironmentConfigError",
+    "ResolvedEnvironment",
+    "ResolvedPixel",
+    "consent_gate",
+    "resolve_environment",
+]
 
 Setting = str | SecretRef
 
@@ -70,6 +79,8 @@ class ResolvedEnvironment:
     pixels: Mapping[str, ResolvedPixel]
     default_country: str | None
     dob_order: str
+    #: The consent gate in force for each pixel that has one (see :func:`consent_gate`).
+    consent: Mapping[str, ir.Consent] = field(default_factory=dict)
 
 
 def _value(field: ir.Field | None, what: str) -> Setting | None:
@@ -159,9 +170,11 @@ def resolve_environment(project: ir.Project, env_name: str | None) -> ResolvedEn
             browser_pixel=browser,
             app_secret=app_secret,
         )
+    gates = {p: g for p in sorted(project.pixels) if (g := consent_gate(project, env, p))}
     return ResolvedEnvironment(
         name=name,
         pixels=pixels,
         default_country=project.config.default_country,
         dob_order=project.config.dob_order,
+        consent=gates,
     )

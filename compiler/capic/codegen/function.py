@@ -199,7 +199,14 @@ class FunctionWriter:
 
     def _path(self, node: ir.Path, no_walrus: bool) -> Val:
         base_expr, raw = self._flatten(node)
-        base = self.expr(base_expr, no_walrus=no_walrus)
+        table = self.consts.value(base_expr)
+        if type(table) in (dict, list) and table:
+            # A lookup table: one module constant, not a dict built for every event. Nothing
+            # writes into it; a field whose value can be one of its lists or objects sends a
+            # copy (sends.FieldPlan.shares_table).
+            base = Val(self.module.table(table))
+        else:
+            base = self.expr(base_expr, no_walrus=no_walrus)
         segments: list[Any] = []
         dynamic = False
         for seg in raw:
@@ -241,6 +248,8 @@ class FunctionWriter:
         if node.func == "uuid":
             return Val(Code("s.uuid()"))
         args = [self.expr(a, no_walrus=no_walrus) for a in node.args]
+        if node.func == "fbc_from_url" and len(args) == 1:
+            args.append(Val(Code("s.now()")))  # created now: the clock of this event
         if node.func == "exists" and len(args) == 1:
             return Val(Code(f"({args[0].code} is not None)"), "bool")
         impl = stdlib.IMPLEMENTATIONS.get(node.func)

@@ -21,7 +21,10 @@ class ModuleParts:
     imports: list[Code] = field(default_factory=list)
     regexes: list[tuple[Code, Code, Code]] = field(default_factory=list)
     constants: list[tuple[Code, Code]] = field(default_factory=list)
-    specs: list[tuple[Code, list[tuple[Code, Code]]]] = field(default_factory=list)
+    #: (name, constructor, keyword arguments) of the module's SendSpec constants.
+    specs: list[tuple[Code, Code, list[tuple[Code, Code]]]] = field(default_factory=list)
+    #: (function, scope attribute, pixel literal, gate expression) of the consent gates.
+    consent_functions: list[tuple[Code, Code, Code, Code]] = field(default_factory=list)
     memo_attrs: list[Code] = field(default_factory=list)
     memo_functions: list[tuple[Code, Code, Code, Code]] = field(default_factory=list)
     rule_functions: list[tuple[Code, Code, list[Code]]] = field(default_factory=list)
@@ -51,6 +54,8 @@ class ModuleNames:
         self.memos: dict[str, Code] = {}
         #: Names imported from ``capic.runtime.payload`` besides Sender and SendSpec.
         self.payload: set[str] = set()
+        #: Other runtime names imported as ``_NAME``: (module under capic.runtime, name).
+        self.runtime: set[tuple[str, str]] = set()
 
     def hasher(self, key: str) -> Code:
         """The module name of the put function of the hashed user_data key ``key``."""
@@ -109,8 +114,14 @@ class ModuleNames:
             out.append((name, lit(pattern), Code(" | ".join(names) or "0")))
         return out
 
+    def table(self, value: dict[str, Any] | list[Any]) -> Code:
+        """A module constant holding a lookup table (an object or a list that generated code
+        only reads)."""
+        return self.constant(value, "TABLE")
+
     def constant(self, value: Any, prefix: str) -> Code:
-        """A module constant holding ``value`` (tuples and strings only: immutable)."""
+        """A module constant holding ``value`` (tuples and strings, or lookup tables that
+        generated code never writes into)."""
         text = lit(value)
         name = self._const_names.get(text)
         if name is None:

@@ -4,11 +4,14 @@ an event before anything else is evaluated), then each send's elements and paylo
 
 from __future__ import annotations
 
+import dataclasses
+
 from capic.codegen.analysis import Analysis
 from capic.codegen.function import FunctionWriter
 from capic.codegen.literals import Code, lit, slug
 from capic.codegen.module import ModuleNames, ModuleParts
-from capic.codegen.sends import SendPlan, send_lines
+from capic.codegen.plan import SendPlan
+from capic.codegen.sends import send_lines
 from capic.model import ir
 from capic.model.evaluate import UNKNOWN
 
@@ -22,6 +25,7 @@ def rule_function(
     module: ModuleNames,
     parts: ModuleParts,
     memo: set[str],
+    gates: dict[str, tuple[ir.Consent, Code]] | None = None,
 ) -> tuple[Code, Code, list[Code]]:
     private = analysis.rule_needs(rule) - memo
     inline = _inline_candidates(rule, analysis, private)
@@ -44,11 +48,51 @@ def rule_function(
                     code = Code(code[1:-1])
                 fn.emit(f"if not ({code}):")
                 fn.emit("return False", 2)
+    plans = [SendPlan.of(send, analysis.consts, gates) for send in rule.sends]
+    names = _event_names(fn, rule, plans)
     fn.emit(f"s.stats.matched[_RULE_{index}] += 1")
-    for send_index, send in enumerate(rule.sends):
-        send_lines(fn, parts, index, send_index, SendPlan.of(send, analysis.consts))
+    if len(plans) == 1 and plans[0].gate is not None and plans[0].gate.otherwise == "drop":
+        # The rule's one send needs consent: without it nothing is built.
+        fn.emit(f"if not {plans[0].gate_fn}(s):")
+        fn.emit("s.stats.consent['dropped'] += 1", 2)
+        fn.emit("return True", 2)
+        plans[0] = dataclasses.replace(plans[0], gate=None, gate_fn=None)
+    for send_index, plan in enumerate(plans):
+        send_lines(
+            fn,
+            parts,
+            index,
+            send_index,
+            plan,
+            name_var=names.get(send_index),
+            guarded=len(plans) > 1,
+        )
     fn.emit("return True")
     return name, comment, fn.lines
+
+
+def _event_names(fn: FunctionWriter, rule: ir.Rule, plans: list[SendPlan]) -> dict[int, Code]:
+    """Compute the event names of the sends that compute them (``n_N``). A send whose name is
+    missing (not a non-empty string) is skipped and counted with its reason; a rule whose every
+    send is skipped did not match."""
+    names: dict[int, Code] = {}
+    for j, plan in enumerate(plans):
+        expr = plan.send.event_expr
+        if expr is None:
+            continue
+        fn.prepare([expr])
+        var = names[j] = Code(f"n_{j}")
+        fn.emit(f"{var} = {fn.expr(expr).code}")
+        reason = fn.module.constant(
+            f'rule "{rule.name}": no event name from {plan.send.event}', "SKIP"
+        )
+        fn.emit(f"if type({var}) is not str or not {var}:")
+        fn.emit(f"s.stats.skipped[{reason}] += 1", 2)
+        fn.emit("return False" if len(plans) == 1 else f"{var} = None", 2)
+    if len(plans) > 1 and len(names) == len(plans):
+        fn.emit("if " + " and ".join(f"{v} is None" for v in names.values()) + ":")
+        fn.emit("return False", 2)
+    return names
 
 
 def _balanced(text: str) -> bool:

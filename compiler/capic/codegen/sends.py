@@ -1,12 +1,10 @@
-"""The code of one ``send``: what is known of it at compile time (:class:`SendPlan`), and the
-statements that build its server event.
+"""The statements of one ``send``, written from its :class:`~capic.codegen.plan.SendPlan`
+(the event dict keeps the plan's source order). When a consent gate is in force they check it
+first (drop, or mark the event for Limited Data Use); the statements then:
 
-A plan lists the send's entries in source order (the event dict keeps that order): top-level
-fields, sections, and the user section, whose place in the event is held by a ``user_data``
-placeholder. The generated statements then:
-
-1. build every section without nested sections straight-line, without its null members
-   (``sec_N``); sections with nested sections stay a dict display, pruned at run time;
+1. build every section without nested sections straight-line, without its empty members
+   (null, ``""``, ``[]``, ``{}``: ``sec_N``); sections with nested sections stay a dict
+   display, pruned at run time;
 2. build the event dict ``ev`` (``event_name`` first);
 3. call ``_begin`` (conversions of the top-level fields the runtime must look at, pruning of
    the other sections, the time offset);
@@ -18,137 +16,19 @@ placeholder. The generated statements then:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from capic.codegen.errors import CodegenError
 from capic.codegen.function import FunctionWriter
 from capic.codegen.literals import Code, lit
 from capic.codegen.module import ModuleParts
+from capic.codegen.plan import FieldPlan, SectionPlan, SendPlan, UserPlan
 from capic.model import ir
-from capic.model.evaluate import UNKNOWN, Evaluator
+from capic.model.evaluate import UNKNOWN
 from capic.runtime.hashing import MEMO_KEYS
 from capic.runtime.normalize import HASHED_KEYS
-from capic.runtime.payload import SECTION_COERCIONS, TOP_COERCIONS
+from capic.runtime.payload import SECTION_COERCIONS
 
-__all__ = ["FieldPlan", "SectionPlan", "SendPlan", "UserPlan", "send_lines"]
+__all__ = ["send_lines"]
 
 _USER = "user_data"
-_TEST_EVENT_CODE = "test_event_code"
-
-
-@dataclass(frozen=True, slots=True)
-class FieldPlan:
-    """A field and its constant value (UNKNOWN when it depends on the event)."""
-
-    key: str
-    expr: ir.Expr
-    value: Any
-
-    @property
-    def const(self) -> bool:
-        return self.value is not UNKNOWN
-
-    @property
-    def scalar(self) -> bool:
-        """A constant that is not a container (nothing to prune inside it)."""
-        return self.const and type(self.value) not in (list, dict)
-
-
-@dataclass(frozen=True, slots=True)
-class SectionPlan:
-    """A section other than user_data. ``flat``: it has no nested sections, so generated code
-    builds it straight-line (``sec_N``) without its null members."""
-
-    key: str
-    section: ir.Section
-    var: Code
-    flat: bool
-    fields: tuple[FieldPlan, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class UserPlan:
-    """The user section: built straight-line, one put per key (it never nests sections)."""
-
-    section: ir.Section
-    fields: tuple[FieldPlan, ...]
-
-
-Entry = FieldPlan | SectionPlan | UserPlan
-
-
-@dataclass(frozen=True, slots=True)
-class SendPlan:
-    send: ir.Send
-    #: Top-level entries in source order (``event_name`` and ``test_event_code`` excluded).
-    entries: tuple[Entry, ...]
-    test_event_code: ir.Expr | None
-    #: How many entries come before ``test_event_code`` in the source (expressions are built
-    #: in source order).
-    test_event_code_at: int
-    #: Top-level keys ``Sender.begin`` must look at (the others are constants already of the
-    #: type Meta expects).
-    runtime_keys: tuple[str, ...]
-    #: The constant action_source, when it reaches the event as written.
-    action_source: str | None
-
-    @classmethod
-    def of(cls, send: ir.Send, consts: Evaluator) -> SendPlan:
-        entries: list[Entry] = []
-        runtime_keys: list[str] = []
-        test_code: ir.Expr | None = None
-        test_at = 0
-        for key, entry in send.body.entries.items():
-            if isinstance(entry, ir.Section):
-                fields = tuple(
-                    FieldPlan(k, e.value, consts.value(e.value))
-                    for k, e in entry.entries.items()
-                    if isinstance(e, ir.Field)
-                )
-                nested = len(fields) != len(entry.entries)
-                if entry.key == _USER:
-                    if nested:
-                        raise CodegenError("a user section cannot hold sections")
-                    entries.append(UserPlan(entry, fields))
-                else:
-                    var = Code(f"sec_{sum(isinstance(e, SectionPlan) for e in entries)}")
-                    entries.append(SectionPlan(entry.key, entry, var, not nested, fields))
-            elif key == _TEST_EVENT_CODE:
-                test_code, test_at = entry.value, len(entries)
-            elif key != "event_name":
-                plan = FieldPlan(key, entry.value, consts.value(entry.value))
-                if not _needs_no_work(plan):
-                    runtime_keys.append(key)
-                entries.append(plan)
-        # A constant action_source (not converted at run time, so the event keeps it as
-        # written) lets validation skip its checks; SendSpec checks that it is one Meta
-        # accepts.
-        source: str | None = None
-        source_entry = send.body.entries.get("action_source")
-        if isinstance(source_entry, ir.Field) and "action_source" not in runtime_keys:
-            value = consts.value(source_entry.value)
-            if type(value) is str:
-                source = value
-        return cls(send, tuple(entries), test_code, test_at, tuple(runtime_keys), source)
-
-    @property
-    def exprs(self) -> list[ir.Expr]:
-        return [fld.value for _, fld in self.send.body.fields()]
-
-    @property
-    def nested_sections(self) -> tuple[str, ...]:
-        """Keys of the sections pruned and converted by ``Sender.begin`` at run time."""
-        return tuple(e.key for e in self.entries if isinstance(e, SectionPlan) and not e.flat)
-
-
-def _needs_no_work(plan: FieldPlan) -> bool:
-    """True when the top-level field needs no work at run time: a constant that is not null,
-    not a container (no nulls to remove) and already of the type Meta expects."""
-    if not plan.scalar or plan.value is None:
-        return False
-    coercion = TOP_COERCIONS.get(plan.key)
-    return coercion is None or type(plan.value) is coercion[1]
 
 
 # ----------------------------------------------------------------------------- statements
@@ -157,15 +37,23 @@ _Entries = list[tuple[Code, "Code | _Entries"]]
 
 
 def send_lines(
-    fn: FunctionWriter, parts: ModuleParts, rule_index: int, send_index: int, plan: SendPlan
+    fn: FunctionWriter,
+    parts: ModuleParts,
+    rule_index: int,
+    send_index: int,
+    plan: SendPlan,
+    *,
+    name_var: Code | None = None,
+    guarded: bool = False,
 ) -> None:
-    """Emit the statements of one send (see the module docstring)."""
+    """Emit the statements of one send (see the module docstring). ``name_var``: the local
+    holding a computed event name; ``guarded``: it may be None (the send is then skipped)."""
     send = plan.send
     fn.prepare(plan.exprs)
     # Every expression is built before the first line is emitted, in source order, so that
     # the object bindings they need go to the top level of the rule function.
     section_lines: list[tuple[str, int]] = []
-    event: _Entries = [(lit("event_name"), lit(send.event))]
+    event: _Entries = [(lit("event_name"), name_var if name_var is not None else lit(send.event))]
     test_code: Code | None = None
     user: UserPlan | None = None
     for index, entry in enumerate(plan.entries):
@@ -181,33 +69,56 @@ def send_lines(
             else:
                 event.append((lit(entry.key), _section_entries(fn, entry.section)))
         else:
-            event.append((lit(entry.key), fn.expr(entry.expr).code))
+            event.append((lit(entry.key), _code(fn, entry)))
     if plan.test_event_code is not None and plan.test_event_code_at == len(plan.entries):
         test_code = fn.expr(plan.test_event_code).code
     user_lines = _user_lines(fn, user) if user is not None else None
     spec = Code(f"_SEND_{rule_index}_{send_index}")
-    parts.specs.append(
-        (
-            spec,
-            [
-                (Code("rule"), Code(f"_RULE_{rule_index}")),
-                (Code("pixel"), lit(send.pixel)),
-                (Code("event_name"), lit(send.event)),
-                (Code("keys"), lit(plan.runtime_keys)),
-                (Code("sections"), lit(plan.nested_sections)),
-                *(
-                    [(Code("action_source"), lit(plan.action_source))]
-                    if plan.action_source is not None
-                    else []
-                ),
-            ],
+    args = [
+        (Code("rule"), Code(f"_RULE_{rule_index}")),
+        (Code("pixel"), lit(send.pixel)),
+        (Code("keys"), lit(plan.runtime_keys)),
+        (Code("sections"), lit(plan.nested_sections)),
+        *(
+            [(Code("action_source"), lit(plan.action_source))]
+            if plan.action_source is not None
+            else []
+        ),
+    ]
+    if name_var is None:
+        parts.specs.append(
+            (
+                spec,
+                Code("_SendSpec"),
+                [args[0], args[1], (Code("event_name"), lit(send.event)), *args[2:]],
+            )
         )
-    )
+        spec_use = spec
+    else:
+        fn.module.runtime.add(("sendspecs", "SpecsByName"))
+        parts.specs.append(
+            (spec, Code("_SpecsByName"), [(Code("names"), lit(plan.event_names or ())), *args])
+        )
+        spec_use = Code(f"(sp := {spec}[{name_var}])")
+        spec = Code("sp")
     fn.emit(f"# send {lit(send.event)} to {lit(send.pixel)}")
     for line, extra in section_lines:
         fn.emit(line, 1 + extra)
     fn.emit(f"ev = {_render_dict(event, 1)}")
-    fn.emit(f"if _begin(s, {spec}, ev):")
+    named = f"{name_var} is not None and " if guarded and name_var is not None else ""
+    begin = f"{named}_begin(s, {spec_use}, ev)"
+    if plan.gate is not None and plan.gate_fn is not None:
+        if plan.gate.otherwise == "drop":
+            fn.emit(f"if {named}not {plan.gate_fn}(s):")
+            fn.emit("s.stats.consent['dropped'] += 1", 2)
+            fn.emit(f"elif {begin}:")
+        else:
+            fn.emit(f"if {named}not {plan.gate_fn}(s):")
+            for text, extra in _ldu_lines():
+                fn.emit(text, 2 + extra)
+            fn.emit(f"if {begin}:")
+    else:
+        fn.emit(f"if {begin}:")
     conversion_lines = _conversion_lines(fn, plan)
     if conversion_lines or user_lines is not None:
         fn.emit("inv = s.stats.invalid_values", 2)
@@ -223,6 +134,24 @@ def send_lines(
     finish = f"_finish(s, out, {spec}, ev, {ud}"
     finish += f", {test_code})" if test_code is not None else ")"
     fn.emit(finish, 2)
+
+
+def _ldu_lines() -> list[tuple[str, int]]:
+    """Consent denied, outcome Limited Data Use: the event goes with ``["LDU"]``, and with
+    country and state 0 (Meta geolocates) unless the send set them."""
+    return [
+        ("s.stats.consent['limited_data_use'] += 1", 0),
+        ("ev['data_processing_options'] = ['LDU']", 0),
+        ("if ev.get('data_processing_options_country') is None:", 0),
+        ("ev['data_processing_options_country'] = 0", 1),
+        ("if ev.get('data_processing_options_state') is None:", 0),
+        ("ev['data_processing_options_state'] = 0", 1),
+    ]
+
+
+def _code(fn: FunctionWriter, field: FieldPlan) -> Code:
+    code = fn.expr(field.expr).code
+    return Code(f"{fn.module.fn('copy_json')}({code})") if field.shares_table else code
 
 
 def _render_dict(entries: _Entries, indent: int) -> str:
@@ -251,7 +180,8 @@ def _section_entries(fn: FunctionWriter, section: ir.Section) -> _Entries:
             else:
                 entries.append((lit(key), _section_entries(fn, entry)))
         else:
-            entries.append((lit(key), fn.expr(entry.value).code))
+            plan = FieldPlan.of(key, entry.value, fn.consts)
+            entries.append((lit(key), _code(fn, plan)))
     return entries
 
 
@@ -262,14 +192,15 @@ def _flat_section_lines(fn: FunctionWriter, plan: SectionPlan) -> list[tuple[str
     name = plan.var
     lines: list[tuple[str, int]] = [(f"{name} = {{}}", 0)]
     for field in plan.fields:
-        if field.value is None:
-            continue  # null is left out
-        code = fn.expr(field.expr).code
+        if field.left_out:
+            continue  # null, "", [] and {} are left out
+        code = _code(fn, field)
         if field.scalar:
             lines.append((f"{name}[{lit(field.key)}] = {code}", 0))
             continue
         fn.module.payload.add("put_pruned")
-        lines.append((f"if (x := {code}) is not None:", 0))
+        # Truthy, or a falsy value that is sent (0, 0.0, false): not null, "", [] or {}.
+        lines.append((f"if (x := {code}) or x == 0:", 0))
         lines.append(("if type(x) is dict or type(x) is list:", 1))
         lines.append((f"_put_pruned({name}, {lit(field.key)}, x)", 2))
         lines.append(("else:", 1))
@@ -287,7 +218,7 @@ def _conversion_lines(fn: FunctionWriter, plan: SendPlan) -> list[tuple[str, int
             continue
         name = section.var
         coercions = SECTION_COERCIONS.get(section.key, {})
-        present = {f.key: f.value for f in section.fields}
+        present = {f.key: f.value for f in section.fields if not f.left_out}
         for key, (_, fast) in coercions.items():
             if key not in present:
                 continue
@@ -314,9 +245,9 @@ def _user_lines(fn: FunctionWriter, plan: UserPlan) -> list[tuple[str, int]]:
     lines: list[tuple[str, int]] = []
     for field in plan.fields:
         key = field.key
-        if field.value is None:
-            continue  # null is left out
-        code = fn.expr(field.expr).code
+        if field.left_out:
+            continue  # null, "", [] and {} are left out
+        code = _code(fn, field)
         if key in HASHED_KEYS and key not in MEMO_KEYS:
             # The put function's common path inline: a stripped, non-blank string that cannot
             # be a digest is normalized and hashed here; every other value goes to the put.
@@ -340,6 +271,6 @@ def _user_lines(fn: FunctionWriter, plan: UserPlan) -> list[tuple[str, int]]:
         elif field.const:
             lines.append((f"ud[{lit(key)}] = {code}", 0))
         else:
-            lines.append((f"if (x := {code}) is not None:", 0))
+            lines.append((f"if (x := {code}) or x == 0:", 0))
             lines.append((f"ud[{lit(key)}] = x", 1))
     return lines

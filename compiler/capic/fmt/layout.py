@@ -60,6 +60,8 @@ def _spans_lines(node: Tree[Token]) -> bool:
 class Layout:
     def __init__(self) -> None:
         self.out: list[Item] = []
+        #: How many literals written one item per line enclose the current expression.
+        self.item_lines = 0
 
     # ------------------------------------------------------------------ helpers
     def tok(self, token: Token, align: bool = False) -> None:
@@ -180,7 +182,8 @@ class Layout:
             self.words(children[:sep])
             if children[sep] == "=":
                 self.sep(" ")
-            self.tok(children[sep])
+            # `key = value` entries of an object written one per line align like assignments.
+            self.tok(children[sep], align=children[sep] == "=" and self.item_lines > 0)
             self.sep(" ")
             self.words(children[sep + 1 :])
         elif kind == "comprehension":
@@ -205,8 +208,10 @@ class Layout:
                 if isinstance(child, Token) and child == ",":
                     self.tok(child)
                     continue
-                self.sep("\n")
+                self.out.append(Sep("\n", statement=True))
+                self.item_lines += 1
                 self.child(child)
+                self.item_lines -= 1
             self.out.append(Indent(-1))
             self.sep("\n")
         else:

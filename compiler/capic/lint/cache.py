@@ -2,7 +2,7 @@
 delete).
 
 The findings of the per-send and per-rule checks of a file depend on that file and on the
-project's declarations (pixels, elements, environments), the lint settings, the environments
+project's declarations (pixels, elements, shared blocks, environments), the lint settings, the environments
 checked, the schemas and capic's version. The cache keeps them per file, keyed by the file's
 content hash, under one key for everything else: when a rule file changes only that file is
 linted again; when a declaration, the configuration, a schema or capic changes, everything is.
@@ -22,25 +22,29 @@ from typing import Any
 import orjson
 
 from capic import __version__
-from capic.diagnostics import Diagnostic, Fix, Severity, Span
+from capic.diagnostics import Diagnostic, Fix, Related, Severity, Span
 from capic.model import ir
 from capic.resources import data_dir
 
 CACHE_DIR = ".capic_cache"
-FILE_NAME = "lint-v2.json"
+FILE_NAME = "lint-v3.json"
 
 EnvDiagnostics = list[tuple[str | None, Diagnostic]]
 
 
+def _where(span: Span) -> list[Any]:
+    return [span.file, span.line, span.column, span.end_line, span.end_column]
+
+
 def _dump(d: Diagnostic) -> list[Any]:
-    span = d.span
-    where = [span.file, span.line, span.column, span.end_line, span.end_column] if span else None
+    where = _where(d.span) if d.span else None
+    related = [[_where(r.span), r.message] for r in d.related]
     fix = d.fix.to_json() if d.fix is not None else None
-    return [d.code, d.name, int(d.severity), d.message, where, d.help, d.data, fix]
+    return [d.code, d.name, int(d.severity), d.message, where, d.help, d.data, related, fix]
 
 
 def _load(item: list[Any]) -> Diagnostic:
-    code, name, severity, message, where, help_text, data, fix = item
+    code, name, severity, message, where, help_text, data, related, fix = item
     span = Span(*where) if where is not None else None
     return Diagnostic(
         code,
@@ -50,6 +54,7 @@ def _load(item: list[Any]) -> Diagnostic:
         span,
         help_text,
         data,
+        tuple(Related(Span(*w), m) for w, m in related),
         Fix.from_json(fix) if fix is not None else None,
     )
 
@@ -69,6 +74,7 @@ def context_key(
     declaring = {p.file for p in project.pixels.values()}
     declaring |= {e.file for e in project.elements.values()}
     declaring |= {e.file for e in project.environments.values()}
+    declaring |= {s.file for s in project.shared.values()}
     shas = sorted((f.path, f.sha256) for f in project.files if f.path in declaring)
     parts = {
         "capic": __version__,

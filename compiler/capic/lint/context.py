@@ -79,6 +79,8 @@ class LintContext:
     #: Per rule file: the elements its rules refer to directly (filled by the engine).
     element_refs_by_file: dict[str, frozenset[str]] = field(default_factory=dict, init=False)
     _sends: dict[int, SendData] = field(default_factory=dict, init=False)
+    #: id(send) -> the sends the checks see for it (lint.variants).
+    variant_cache: dict[int, list[ir.Send]] = field(default_factory=dict, init=False)
     _memo: dict[str, tuple[Any, list[Any]]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
@@ -91,6 +93,8 @@ class LintContext:
             if rule.condition is not None:
                 names |= self.analyzer.element_refs(rule.condition)
             for send in rule.sends:
+                if send.event_expr is not None:
+                    names |= self.analyzer.element_refs(send.event_expr)
                 for _, f in send.body.fields():
                     names |= self.analyzer.element_refs(f.value)
         return frozenset(names)
@@ -187,8 +191,9 @@ class LintContext:
             return self._in_value(node.value, rest)
         if node is None or node is send.body:
             return self.head(send)
-        if rest:
-            # The object itself is missing (e.g. custom_data): point at the send.
+        if rest or node.origin is not None:
+            # The object itself is missing (e.g. custom_data), or the send got it whole from a
+            # shared block: what to add goes in the send.
             return self.head(send)
         return node.name_span
 

@@ -83,7 +83,7 @@ def _merge(
     """Merge environment-sensitive findings that hold in several environments."""
     groups: dict[tuple[Any, ...], list[tuple[str | None, Diagnostic]]] = {}
     for name, d in per_env:
-        groups.setdefault((d.code, d.span, d.message), []).append((name, d))
+        groups.setdefault((d.code, d.span, d.message, d.related), []).append((name, d))
     merged: list[Diagnostic] = []
     named = [n for n in env_names if n is not None]
     for items in groups.values():
@@ -108,6 +108,7 @@ def _merge(
                 first.span,
                 first.help,
                 data,
+                first.related,
                 first.fix,
             )
         )
@@ -190,22 +191,47 @@ class _Run:
         out: list[Diagnostic],
         per_env: list[tuple[str | None, Diagnostic]],
     ) -> None:
+        from capic.lint.variants import send_findings
+
         ctx, envs = self.ctx, self.ctx.environments
         for send in rule.sends:
-            for finding in ctx.send_data(send).findings:
-                owner = next((c for c in self.claimants if c.claims(finding)), None)
-                if owner is None or owner.code not in self.enabled:
-                    continue
-                d = self.by_code[owner.code].describe(ctx, send, finding)
-                if d is not None:
-                    _collect(owner, [d], out, per_env, envs)
-            for check in self.plain:
-                out.extend(check.check_send(ctx, rule, send, self.base))
+            # Through lint.variants: once per event name a computed name can take, and once
+            # per (field, send) for fields written in shared blocks.
+            out.extend(send_findings(ctx, rule, send, lambda v: self._send(rule, v, False)))
+            shared = send_findings(ctx, rule, send, lambda v: self._send(rule, v, True))
+            per_env.extend((e.name, d) for e in envs for d in shared)
             for view in envs:
-                for check in self.sensitive:
-                    per_env.extend((view.name, d) for d in check.check_send(ctx, rule, send, view))
+                per_env.extend(
+                    (view.name, d)
+                    for d in send_findings(
+                        ctx,
+                        rule,
+                        send,
+                        lambda v, view=view: [  # type: ignore[misc]
+                            d for c in self.sensitive for d in c.check_send(ctx, rule, v, view)
+                        ],
+                    )
+                )
         for check in self.checks:
             _collect(check, check.check_rule(ctx, rule), out, per_env, envs)
+
+    def _send(self, rule: ir.Rule, send: ir.Send, sensitive: bool) -> list[Diagnostic]:
+        """Schema failures claimed by (environment-sensitive or other) checks, and the other
+        checks' per-send findings (``sensitive``: only the schema failures; the checks that
+        depend on the environment run per environment)."""
+        ctx = self.ctx
+        found: list[Diagnostic] = []
+        for finding in ctx.send_data(send).findings:
+            owner = next((c for c in self.claimants if c.claims(finding)), None)
+            if owner is None or owner.code not in self.enabled or owner.env_sensitive != sensitive:
+                continue
+            d = self.by_code[owner.code].describe(ctx, send, finding)
+            if d is not None:
+                found.append(d)
+        if not sensitive:
+            for check in self.plain:
+                found.extend(check.check_send(ctx, rule, send, self.base))
+        return found
 
 
 def _collect(

@@ -115,7 +115,9 @@ class Check:
         fix: Fix | None = None,
         **data: Any,
     ) -> Diagnostic:
-        return Diagnostic(self.code, self.name, self.severity, message, span, help, dict(data), fix)
+        return Diagnostic(
+            self.code, self.name, self.severity, message, span, help, dict(data), fix=fix
+        )
 
     # ------------------------------------------------------------------ hooks
     def check_send(

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from capic import __version__
-from capic.diagnostics import Diagnostic, Fix, Severity, Span
+from capic.diagnostics import Diagnostic, Fix, Related, Severity, Span
 
 if TYPE_CHECKING:
     from capic.lint.engine import CheckResult
@@ -32,7 +32,7 @@ CACHE_DIR = ".capic_cache"
 RESULTS = "results"
 #: Entries kept per project (one per combination of files asked for and options).
 KEEP = 16
-_FORMAT = 1
+_FORMAT = 2
 
 
 @dataclass
@@ -184,5 +184,6 @@ def _diagnostic(data: dict[str, Any]) -> Diagnostic:
         Span.from_json(data["span"]) if data["span"] else None,
         data["help"],
         data["data"],
+        tuple(Related(Span.from_json(r["span"]), r["message"]) for r in data.get("related", [])),
         Fix.from_json(data["fix"]) if data.get("fix") else None,
     )

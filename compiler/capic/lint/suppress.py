@@ -5,6 +5,10 @@
 * ``# capic: disable[D002]`` ... ``# capic: enable[D002]`` suppresses between the two lines;
 * ``# capic: file-ignore[D002]`` suppresses in the whole file.
 
+A finding about a field written in a shared block is reported once per send that sends it, at
+the field's line with the send as a related location: a suppression on the field's line
+silences it for every send, one on the send's line (or range, or file) for that send.
+
 Codes may also be written as check names (``# noqa: constant-event-id``). Front-end errors
 (S, R, C codes) cannot be suppressed. Problems with the comments are reported: N001 (unknown
 code), N002 (a suppression that suppressed nothing), N003 (unreadable directive, unmatched
@@ -13,6 +17,7 @@ range).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -170,6 +175,23 @@ def parse(source: ir.SourceFile) -> FileSuppressions:
     return result
 
 
+def _suppressing(by_file: dict[str, FileSuppressions], d: Diagnostic) -> Suppression | None:
+    """The suppression that silences ``d``: one covering its line, else one covering a line
+    it is related to (the send of a finding in a shared block: ``# noqa`` on the send line
+    silences it for that send only)."""
+    places = [d.span] if d.span is not None else []
+    places.extend(r.span for r in d.related)
+    for span in places:
+        entry = by_file.get(span.file)
+        if entry is None:
+            continue
+        at = dataclasses.replace(d, span=span)
+        hit = next((s for s in entry.suppressions if s.covers(at)), None)
+        if hit is not None:
+            return hit
+    return None
+
+
 def apply(
     files: Iterable[ir.SourceFile],
     diagnostics: list[Diagnostic],
@@ -192,10 +214,9 @@ def apply(
         return diagnostics, []
     kept: list[Diagnostic] = []
     for d in diagnostics:
-        entry = by_file.get(d.span.file) if d.span is not None else None
         hit = None
-        if entry is not None and not is_frontend(d.code) and d.code not in PSEUDO_CODES:
-            hit = next((s for s in entry.suppressions if s.covers(d)), None)
+        if not is_frontend(d.code) and d.code not in PSEUDO_CODES:
+            hit = _suppressing(by_file, d)
         if hit is None:
             kept.append(d)
         else:

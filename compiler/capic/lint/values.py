@@ -19,7 +19,8 @@ from capic.diagnostics import Span
 from capic.model import ir
 from capic.model.evaluate import UNKNOWN, Evaluator
 from capic.model.stdlib import FUNCTIONS
-from capic.model.types import infer_type, join_types
+from capic.model.types import infer_type, join_types, value_type
+from capic.runtime.payload import KEEP_EMPTY
 
 __all__ = ["UNKNOWN", "Analyzer", "Dynamic", "ReprList", "is_list_section"]
 
@@ -174,6 +175,10 @@ class Analyzer:
             if isinstance(node, ir.Binary) and node.op == "??":
                 visit(node.left)
                 return
+            if isinstance(node, ir.Cond):  # the test never reaches the value
+                visit(node.then)
+                visit(node.otherwise)
+                return
             if isinstance(node, ir.Call):
                 fn = FUNCTIONS.get(node.func)
                 if fn is not None and not fn.pure and fn.context == "expr":
@@ -205,6 +210,8 @@ class Analyzer:
             return tuple(c for arg in expr.args for c in self.value_calls(arg, name))
         if isinstance(expr, ir.Binary) and expr.op == "??":
             return (*self.value_calls(expr.left, name), *self.value_calls(expr.right, name))
+        if isinstance(expr, ir.Cond):
+            return (*self.value_calls(expr.then, name), *self.value_calls(expr.otherwise, name))
         if isinstance(expr, ir.ListOf):
             return tuple(c for item in expr.items for c in self.value_calls(item, name))
         if isinstance(expr, ir.Comprehension):
@@ -229,6 +236,14 @@ class Analyzer:
             return left if left == right else None
         if isinstance(expr, ir.Cond):
             return join_types(self.static_type(expr.then), self.static_type(expr.otherwise))
+        if isinstance(expr, ir.Path):
+            # A lookup in a constant table: the type its values share.
+            possible = self.evaluator.possible(expr)
+            if possible:
+                joined: str | None = "null"
+                for value, _ in possible:
+                    joined = join_types(joined, value_type(value))
+                return joined if joined != "null" else None
         if self._is_placeholder(expr):
             return None
         return infer_type(expr)
@@ -238,7 +253,10 @@ class Analyzer:
         """The JSON instance of a send and, per path, the element its value came from."""
         via: dict[tuple[str | int, ...], str] = {}
         body = self._section(send.body, (), via)
-        return {"event_name": send.event, **body}, via
+        name: Any = send.event
+        if send.event_expr is not None:  # a name from the event: a string, as far as known
+            name = Dynamic(self.static_type(send.event_expr) or "string", send.event)
+        return {"event_name": name, **body}, via
 
     def _section(
         self,
@@ -255,7 +273,7 @@ class Analyzer:
                     out[key] = self._section(entry, (*path, key), via)
                 continue
             value = self.value(entry.value, (*path, key), via)
-            if value is not None:
+            if not _left_out(value) or (not path and key in KEEP_EMPTY):
                 out[key] = value
         return out
 
@@ -289,7 +307,7 @@ class Analyzer:
             ]
         if isinstance(expr, ir.ObjectOf):
             entries = ((k, self.value(v, (*path, k), via, depth + 1)) for k, v in expr.entries)
-            return {k: v for k, v in entries if v is not None}
+            return {k: v for k, v in entries if not _left_out(v)}
         if isinstance(expr, ir.Comprehension):
             item = self.value(expr.body, (*path, 0), via, depth + 1)
             return ReprList([] if item is None else [item])
@@ -303,11 +321,21 @@ class Analyzer:
         if cached is None:
             keys: set[str] = set()
             for key, entry in section.entries.items():
-                if isinstance(entry, ir.Section) or self.fold(entry.value) not in (None, ""):
+                if isinstance(entry, ir.Section) or not _left_out(self.fold(entry.value)):
                     keys.add(key)
             cached = frozenset(keys)
             self._keys_cache[id(section)] = cached
         return cached
+
+
+def _left_out(value: Any) -> bool:
+    """A constant the payload leaves out: null, or an empty string, list or object (the
+    instance of a comprehension, which may be empty, stays)."""
+    if value is None:
+        return True
+    if type(value) in (str, list, dict):
+        return not value
+    return False
 
 
 def is_list_section(section: ir.Section) -> bool:

@@ -35,6 +35,7 @@ __all__ = [
     "delivery_categories",
     "extinfo_length",
     "hashed_keys",
+    "keep_empty_keys",
     "ldu_country_codes",
     "ldu_state_codes",
     "match_ipv4_factor",
@@ -101,6 +102,15 @@ def _if_then_branches(name: str, key: str) -> dict[str, dict[str, Any]]:
 def server_event_keys() -> frozenset[str]:
     """Top-level keys of a server event."""
     return frozenset(_properties("server_event"))
+
+
+@functools.cache
+def keep_empty_keys() -> frozenset[str]:
+    """Top-level keys whose empty value means something (``x-capic-keep-empty``:
+    ``data_processing_options = []`` says Limited Data Use is off): sent even when empty,
+    where every other empty list, object or string is left out."""
+    props = _properties("server_event")
+    return frozenset(k for k, v in props.items() if v.get("x-capic-keep-empty") is True)
 
 
 @functools.cache

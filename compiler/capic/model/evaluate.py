@@ -153,6 +153,13 @@ class Evaluator:
     def is_const(self, expr: ir.Expr) -> bool:
         return self.value(expr) is not UNKNOWN
 
+    def possible(self, expr: ir.Expr) -> list[tuple[Any, Span | None]] | None:
+        """Every value ``expr`` can take when they are finitely many (see
+        :func:`capic.model.possible.possible`), else None."""
+        from capic.model.possible import possible
+
+        return possible(self, expr)
+
     # ------------------------------------------------------------------ evaluation
     def _eval(self, expr: ir.Expr, scope: _Scope | None) -> Any:
         return self.value(expr) if scope is None else self._value(expr, scope)

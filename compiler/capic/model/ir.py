@@ -358,8 +358,14 @@ class Send:
     #: The expression of a computed event name (``send names[event_type] to shop``).
     event_expr: Expr | None = None
     exemption: Exemption | None = None
+    #: The names the send can take: its name, or those a computed name can give (sorted;
+    #: empty when they come from the event).
+    event_names: tuple[str, ...] = ()
     #: Shared blocks spread into the send (directly or through other shared blocks).
     spreads: tuple[str, ...] = ()
+    #: The linter checks a send with a computed name once per name it can take, as a copy
+    #: of the send with that name; the copy points back at the send.
+    variant_of: Send | None = field(default=None, compare=False, repr=False)
 
     def locate(self, path: tuple[str | int, ...]) -> Span:
         if path and path[0] == "event_name":
@@ -468,9 +474,22 @@ class Project:
         return data
 
 
+def consent_gate(project: Project, environment: Environment | None, pixel: str) -> Consent | None:
+    """The consent gate of ``pixel`` in ``environment``: the environment's override of the
+    pixel, else the environment's own gate, else the pixel's."""
+    if environment is not None:
+        override = environment.pixels.get(pixel)
+        if override is not None and override.consent is not None:
+            return override.consent
+        if environment.consent is not None:
+            return environment.consent
+    declared = project.pixels.get(pixel)
+    return declared.consent if declared is not None else None
+
+
 # ----------------------------------------------------------------------------- serialization
 
-_EXCLUDED = {"text", "comments"}
+_EXCLUDED = {"text", "comments", "variant_of"}
 
 
 def to_json(obj: Any) -> Any:

@@ -234,6 +234,7 @@ def load_config(root: Path, config_path: Path | None) -> tuple[ir.ProjectConfig,
         dob_order=opt_str("dob_order") or "mdy",
         api_version=opt_str("api_version") or "v25.0",
         secrets_dir=opt_str("secrets_dir"),
+        consent="required" if opt_str("consent") == "required" else "optional",
         lint=lint,
         path=rel,
     )

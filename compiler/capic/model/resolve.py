@@ -16,6 +16,7 @@ from capic.codes import code
 from capic.diagnostics import Diagnostic, Span
 from capic.meta import catalog
 from capic.model import ir
+from capic.model.evaluate import Evaluator
 from capic.model.payload import EXTINFO_FIELDS, KINDS, SEND_SECTIONS, PayloadResolver
 from capic.model.stdlib import FUNCTIONS, ROOTS, TEST_MATCHERS
 from capic.model.types import infer_type
@@ -75,6 +76,7 @@ class Resolver(PayloadResolver):
     def resolve(self) -> dict[str, Any]:
         self._collect()
         elements = self._elements()
+        self.consts = Evaluator(elements)
         for name in self.shared_decls:
             self.shared_block(name)
         pixels = {
@@ -359,6 +361,10 @@ class Resolver(PayloadResolver):
         self.spread_names = set()
         self.exemption = None
         body = self.payload(decl.body, "", "", decl.span, decl.event_span, "send", "expr")
+        names: tuple[str, ...] = (decl.event,)
+        if event_expr is not None:
+            possible = self.consts.possible(event_expr) or []
+            names = tuple(sorted({v for v, _ in possible if type(v) is str and v}))
         return ir.Send(
             decl.event,
             decl.event_quoted,
@@ -367,9 +373,10 @@ class Resolver(PayloadResolver):
             decl.span,
             decl.event_span,
             decl.pixel_span,
-            event_expr,
-            self.exemption,
-            tuple(sorted(self.spread_names)),
+            event_expr=event_expr,
+            exemption=self.exemption,
+            spreads=tuple(sorted(self.spread_names)),
+            event_names=names,
         )
 
     # ------------------------------------------------------------------ environments

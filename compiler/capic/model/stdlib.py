@@ -59,6 +59,18 @@ FUNCTIONS: dict[str, Function] = {
         Function("first", 1, 1, None, "The first item of a list, or null."),
         Function("sum", 1, 1, "number", "Sum of the numbers in a list (non-numbers ignored)."),
         Function("exists", 1, 1, "bool", "True when the value is not null."),
+        Function("fbclid", 1, 1, "string", "The fbclid query value of a URL, verbatim."),
+        Function(
+            "fbc_from_url",
+            1,
+            2,
+            "string",
+            "An fbc (fb.1.<ms>.<fbclid>) from the fbclid of a URL, created at the time given "
+            "(unix seconds or milliseconds, ISO-8601), else at now().",
+            pure=False,
+        ),
+        Function("valid_fbc", 1, 1, "bool", "True when the value has the shape of an fbc."),
+        Function("valid_fbp", 1, 1, "bool", "True when the value has the shape of an fbp."),
         Function("url_host", 1, 1, "string", "Host name of a URL, lowercased."),
         Function("url_param", 2, 2, "string", "A query parameter of a URL (first value)."),
         Function(

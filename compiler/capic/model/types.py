@@ -11,6 +11,23 @@ _BOOL_OPS = {
 }  # fmt: skip
 
 
+def value_type(value: object) -> str | None:
+    """The static type of a JSON value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return None
+
+
 def infer_type(expr: ir.Expr) -> str | None:
     """ "string" | "number" | "bool" | "list" | "object" | "null", or None when unknown."""
     if isinstance(expr, ir.Const):

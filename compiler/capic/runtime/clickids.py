@@ -28,6 +28,7 @@ __all__ = [
     "ClickId",
     "build_fbc",
     "clean",
+    "fbc_from_url",
     "fbclid_from_url",
     "is_valid_fbc",
     "is_valid_fbp",
@@ -156,6 +157,15 @@ def fbclid_from_url(url: Any) -> str | None:
 def build_fbc(fbclid: str, creation_ms: int, subdomain_index: int = 1) -> str:
     """``fb.{index}.{creation_ms}.{fbclid}``; index 1 when no cookie domain is known."""
     return str(ClickId(subdomain_index, int(creation_ms), fbclid))
+
+
+def fbc_from_url(url: Any, creation_ms: int, subdomain_index: int = 1) -> str | None:
+    """The ``fbc`` of the ``fbclid`` in ``url`` created at ``creation_ms`` (None when the URL
+    carries no usable fbclid): what the Meta Pixel would store in ``_fbc`` for that visit."""
+    fbclid = fbclid_from_url(url)
+    if fbclid is None:
+        return None
+    return build_fbc(fbclid, creation_ms, subdomain_index)
 
 
 def new_fbp(creation_ms: int, subdomain_index: int = 1, random_part: int | None = None) -> str:

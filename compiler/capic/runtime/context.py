@@ -73,6 +73,12 @@ class RuntimeStats:
     matched: Counter[str] = field(default_factory=Counter)
     #: Events no rule matched.
     unmatched: int = 0
+    #: Reason -> sends skipped for it: a computed event name that was missing for the event
+    #: (a table lookup that missed). A rule whose every send was skipped did not match.
+    skipped: Counter[str] = field(default_factory=Counter)
+    #: Consent outcome -> sends it applied to: ``dropped`` (not sent) or
+    #: ``limited_data_use`` (sent with Limited Data Use) when a consent gate was false.
+    consent: Counter[str] = field(default_factory=Counter)
     #: Server events returned (valid).
     emitted: int = 0
     #: Validation failure reason -> server events rejected.
@@ -87,6 +93,8 @@ class RuntimeStats:
             "events": self.events,
             "matched": dict(sorted(self.matched.items())),
             "unmatched": self.unmatched,
+            "skipped": dict(sorted(self.skipped.items())),
+            "consent": dict(sorted(self.consent.items())),
             "emitted": self.emitted,
             "rejected": dict(sorted(self.rejected.items())),
             "invalid_values": dict(sorted(self.invalid_values.items())),

@@ -6,13 +6,14 @@ and the raw customer information, and calls :meth:`Sender.send` with the :class:
 of that send, a module constant that holds everything known at compile time: which top-level
 keys need a type conversion, which sections need their nulls removed. ``send`` then:
 
-1. leaves out null fields, converts known keys to the type Meta expects (``event_time`` to
+1. leaves out empty fields (null, ``""``, ``[]``, ``{}``; ``data_processing_options = []`` is
+   sent: the schema gives it a meaning, see :data:`KEEP_EMPTY`), converts known keys to the type Meta expects (``event_time`` to
    unix seconds, ``event_id`` to a string, ``custom_data.value`` to a number, ``currency`` to
    an ISO code, ``app_data.advertiser_tracking_enabled`` to 0/1 ...; a value that cannot be
    converted is dropped and counted, and an ``event_time`` that cannot be read rejects the
    event);
-2. removes nulls inside sections (``custom_data``, ``app_data`` ...), recursively, and drops
-   sections left empty;
+2. removes empty members inside sections (``custom_data``, ``app_data`` ...), recursively,
+   and drops sections left empty;
 3. adds ``Context.time_offset`` to ``event_time``;
 4. normalizes and hashes the customer information with one
    :meth:`capic.runtime.hashing.UserDataBuilder.build` call;
@@ -25,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from capic.meta import catalog
 from capic.runtime.coerce import currency, to_bool, to_event_time, to_int, to_number, to_string
 from capic.runtime.context import Emitted, EventScope, Rejection
 from capic.runtime.hashing import UserDataBuilder
@@ -48,6 +50,8 @@ __all__ = [
 ]
 
 Coerce = Callable[[Any], Any]
+#: Top-level keys sent even when empty (``data_processing_options = []``: LDU is off).
+KEEP_EMPTY: Final = catalog.keep_empty_keys()
 _new_tuple: Final = tuple.__new__
 #: (key, conversion, type that needs no conversion, rejection reason when it fails or None)
 _Field = tuple[str, Coerce | None, type | None, str | None]
@@ -120,17 +124,19 @@ def section_conversion(section: str, key: str) -> tuple[Coerce, type]:
 
 
 def prune(value: Any) -> Any:
-    """``value`` without nulls: object members and list items that are None are left out,
-    at every depth, and so are objects whose members all were null. Lists and objects are
-    copied only when something changes."""
+    """``value`` as it is sent: object members that are null, ``""``, or a list or object
+    that is empty (as written, or once its own members are pruned) are left out, at every
+    depth; list items that are null are left out, and so are items that were objects whose
+    members all were. Other list items stay as they are (``extinfo`` sends ``""`` for a
+    position not given). Lists and objects are copied only when something changes."""
     t = type(value)
     if t is dict:
-        # Fast path: nothing null and no nested container (most objects): returned as is.
+        # Fast path: no empty member and no nested container (most objects): returned as is.
         for v in value.values():
             if v is None:
                 break
             tv = type(v)
-            if tv is dict or tv is list:
+            if tv is dict or tv is list or (tv is str and not v):
                 break
         else:
             return value
@@ -140,9 +146,9 @@ def prune(value: Any) -> Any:
                 break
             tv = type(v)
             if tv is dict:
-                # A list of flat objects without nulls (``contents``) is returned as is.
+                # A list of flat objects without empty members (``contents``): as is.
                 for w in v.values():
-                    if w is None or type(w) is dict or type(w) is list:
+                    if w is None or type(w) is dict or type(w) is list or w == "":
                         break
                 else:
                     if v:
@@ -161,7 +167,7 @@ def _prune(value: Any) -> Any:
     if type(value) is dict:
         out: dict[str, Any] | None = None
         for k, v in value.items():
-            if v is None:
+            if v is None or (type(v) is str and not v):
                 if out is None:
                     out = {}
                     for k2, v2 in value.items():
@@ -171,14 +177,14 @@ def _prune(value: Any) -> Any:
                 continue
             if type(v) is dict or type(v) is list:
                 p = prune(v)
-                if p is not v and out is None:
+                if (p is not v or not p) and out is None:
                     out = {}
                     for k2, v2 in value.items():
                         if k2 == k:
                             break
                         out[k2] = v2
-                if type(p) is dict and not p and v:
-                    continue  # an object whose members were all null is left out too
+                if not p:
+                    continue  # an empty member (or one whose members all were) is left out
                 v = p
             if out is not None:
                 out[k] = v
@@ -204,13 +210,12 @@ def _prune(value: Any) -> Any:
 
 
 def put_pruned(section: dict[str, Any], key: str, value: dict[str, Any] | list[Any]) -> None:
-    """``section[key] = prune(value)``, unless ``value`` is an object whose members were all
-    null (left out, as :func:`prune` leaves it out of its parent). Generated code builds
-    sections without nulls with it (the containers of ``SendSpec.clean`` sections)."""
+    """``section[key] = prune(value)``, unless that is empty (left out, as :func:`prune`
+    leaves it out of its parent). Generated code builds sections without empty members with
+    it (the containers of ``SendSpec.clean`` sections)."""
     p = prune(value)
-    if type(p) is dict and not p and value:
-        return
-    section[key] = p
+    if p:
+        section[key] = p
 
 
 class SendSpec:
@@ -305,7 +310,7 @@ class Sender:
         stats = s.stats
         for key, coerce, fast, reason in spec.fields:
             v = ev[key]
-            if v is None:
+            if v is None or (type(v) is str and not v):
                 del ev[key]
             elif coerce is not None and type(v) is not fast:
                 c = coerce(v)
@@ -319,7 +324,11 @@ class Sender:
                 else:
                     ev[key] = c
             elif type(v) is list or type(v) is dict:
-                ev[key] = prune(v)
+                p = prune(v)
+                if p or key in KEEP_EMPTY:
+                    ev[key] = p
+                else:
+                    del ev[key]
         if ctx.probe:
             t = ev.get("event_time")
             if type(t) is int and (stats.max_event_time is None or t > stats.max_event_time):

@@ -202,6 +202,10 @@ class RunSummary:
     errors: int = 0
     matched: dict[str, int] = field(default_factory=dict)
     unmatched: int = 0
+    #: Sends skipped by reason (a computed event name missing for the event).
+    skipped: dict[str, int] = field(default_factory=dict)
+    #: Sends a false consent gate dropped or sent with Limited Data Use.
+    consent: dict[str, int] = field(default_factory=dict)
     emitted: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     invalid_values: dict[str, int] = field(default_factory=dict)
@@ -246,6 +250,8 @@ class RunSummary:
             "matched": dict(sorted(self.matched.items())),
             "matched_total": sum(self.matched.values()),
             "unmatched": self.unmatched,
+            "skipped": dict(sorted(self.skipped.items())),
+            "consent": dict(sorted(self.consent.items())),
             "emitted": self.emitted,
             "rejected": dict(sorted(self.rejected.items())),
             "rejected_total": sum(self.rejected.values()),
@@ -276,6 +282,15 @@ class RunSummary:
         width = max((len(r) for r in self.matched), default=0)
         for rule, n in sorted(self.matched.items()):
             out.append(f"  {rule:<{width}}  {n:>8,}")
+        for reason, n in sorted(self.skipped.items()):
+            out.append(f"  skipped: {reason}  {n:,}")
+        if self.consent:
+            dropped = self.consent.get("dropped", 0)
+            limited = self.consent.get("limited_data_use", 0)
+            out.append(
+                f"without consent: {dropped:,} sends dropped, "
+                f"{limited:,} sent with Limited Data Use"
+            )
         rejected = sum(self.rejected.values())
         out.append(f"{self.emitted:,} server events valid, {rejected:,} rejected")
         for reason, n in sorted(self.rejected.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -509,6 +524,8 @@ def _fill(summary: RunSummary, ctx: Context, sink: Sink, started: float) -> None
     stats = ctx.stats
     summary.matched = dict(stats.matched)
     summary.unmatched = stats.unmatched
+    summary.skipped = dict(stats.skipped)
+    summary.consent = dict(stats.consent)
     summary.emitted = stats.emitted
     summary.rejected = dict(stats.rejected)
     summary.invalid_values = dict(stats.invalid_values)

@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from capic.runtime import clickids
 from capic.runtime.coerce import to_event_time, to_number
 
 __all__ = [
@@ -43,10 +44,13 @@ __all__ = [
     "compile_regex",
     "concat",
     "contains",
+    "copy_json",
     "div",
     "ends_with",
     "eq",
     "exists",
+    "fbc_from_url",
+    "fbclid",
     "first",
     "ge",
     "gt",
@@ -82,6 +86,8 @@ __all__ = [
     "upper",
     "url_host",
     "url_param",
+    "valid_fbc",
+    "valid_fbp",
 ]
 
 #: Language function -> implementation in this module (context functions excluded).
@@ -102,6 +108,10 @@ IMPLEMENTATIONS: dict[str, str] = {
     "first": "first",
     "sum": "sum_",
     "exists": "exists",
+    "fbclid": "fbclid",
+    "fbc_from_url": "fbc_from_url",
+    "valid_fbc": "valid_fbc",
+    "valid_fbp": "valid_fbp",
     "url_host": "url_host",
     "url_param": "url_param",
     "parse_time": "parse_time",
@@ -355,6 +365,17 @@ def neg(a: Any) -> Any:
 def coalesce2(a: Any, b: Any) -> Any:
     """``a ?? b`` where both sides are already evaluated (inside comprehension sources)."""
     return a if a is not None else b
+
+
+def copy_json(v: Any) -> Any:
+    """A copy of a JSON value's lists and objects (a field whose value comes from a lookup
+    table of the module sends a copy, so nothing done to the event changes the table)."""
+    t = type(v)
+    if t is dict:
+        return {k: copy_json(x) for k, x in v.items()}
+    if t is list:
+        return [copy_json(x) for x in v]
+    return v
 
 
 def iter_list(v: Any) -> list[Any] | tuple[Any, ...]:
@@ -615,3 +636,45 @@ def parse_time(v: Any, fmt: Any = None) -> int | None:
         except (ValueError, TypeError, OverflowError):
             return None
     return to_event_time(v)
+
+
+# ----------------------------------------------------------------------------- click ids
+# Wrappers of capic.runtime.clickids, the one home of fbc/fbp logic (capi-facts §10).
+
+
+def fbclid(url: Any) -> str | None:
+    """The ``fbclid`` query value of a URL, verbatim (case kept), or null."""
+    return clickids.fbclid_from_url(url)
+
+
+def _milliseconds(time: Any) -> int | None:
+    """Unix milliseconds from epoch milliseconds (13 digits, as a number or text), epoch
+    seconds, or ISO-8601 text."""
+    if type(time) is str and time.strip().isdigit() and len(time.strip()) == 13:
+        return int(time.strip())
+    if _is_number(time) and not isinstance(time, bool):
+        if not 0 < time < 1e14 or not math.isfinite(time):
+            return None
+        return int(time) if time >= 1e11 else math.floor(time * 1000)
+    seconds = parse_time(time)
+    return seconds * 1000 if seconds is not None else None
+
+
+def fbc_from_url(url: Any, time: Any) -> str | None:
+    """``fb.1.<time in ms>.<fbclid>`` for the ``fbclid`` of a landing URL, as the Meta Pixel
+    would build ``_fbc`` (subdomain index 1); null when the URL has no fbclid or the time
+    cannot be read. Generated modules pass ``now()`` when the rule gives no time."""
+    ms = _milliseconds(time)
+    if ms is None:
+        return None
+    return clickids.fbc_from_url(url, ms)
+
+
+def valid_fbc(v: Any) -> bool:
+    """True when ``v`` has the shape of an ``fbc``: fb.<index>.<13-digit ms>.<fbclid>."""
+    return clickids.is_valid_fbc(v)
+
+
+def valid_fbp(v: Any) -> bool:
+    """True when ``v`` has the shape of an ``fbp``: fb.<index>.<13-digit ms>.<number>."""
+    return clickids.is_valid_fbp(v)

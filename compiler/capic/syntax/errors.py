@@ -252,6 +252,26 @@ def _explain_token(exc: UnexpectedToken, text: str, path: str) -> SyntaxProblem:
             span,
             f"write matches /{_regexify(value[1:-1])}/",
         )
+    if "ELSE" in expected and value != "else":
+        ifs = [m.start() for m in re.finditer(r"(?<![\w.\"])if(?![\w])", before)]
+        if ifs:  # point at the `if` whose `else` is missing
+            pos = ifs[-1]
+            line = before.count("\n", 0, pos) + 1
+            col = pos - before.rfind("\n", 0, pos)
+            span = Span(path, line, col, line, col + 2)
+        return SyntaxProblem(
+            "S050",
+            "an `if` expression needs `else`",
+            span,
+            "write if CONDITION then A else B (else null when there is nothing to send)",
+        )
+    if re.search(r"(?<![\w.\"])if[ \t]*$", before):
+        return SyntaxProblem(
+            "S050",
+            "`if ... then ... else` inside another expression needs parentheses",
+            span,
+            "write (if CONDITION then A else B)",
+        )
     if value == "when":
         return SyntaxProblem(
             "S020",

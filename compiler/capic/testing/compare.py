@@ -85,6 +85,13 @@ def same(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
+def _empty_note(value: Any) -> str | None:
+    """Why an empty value the test expects is absent: the payload leaves empty values out."""
+    if value == "" or value == [] or value == {}:
+        return 'empty values ("", [], {}) are not sent, like null: expect absent'
+    return None
+
+
 def _join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
@@ -102,7 +109,7 @@ def compare(spec: Spec, actual: Any, path: str) -> list[Mismatch]:
         if spec.value is None:
             return [] if not present else [Mismatch(path, "null (absent)", show(actual))]
         if not present:
-            return [Mismatch(path, show_spec(spec), "absent")]
+            return [Mismatch(path, show_spec(spec), "absent", _empty_note(spec.value))]
         return [] if same(spec.value, actual) else [Mismatch(path, show_spec(spec), show(actual))]
     if isinstance(spec, Hashed):
         if spec.digest is not None and isinstance(actual, str) and actual == spec.digest:
@@ -113,7 +120,8 @@ def compare(spec: Spec, actual: Any, path: str) -> list[Mismatch]:
         return [Mismatch(path, show_spec(spec), show(actual) if present else "absent", note)]
     if isinstance(spec, ListSpec):
         if not isinstance(actual, list | tuple):
-            return [Mismatch(path, show_spec(spec), show(actual) if present else "absent")]
+            note = _empty_note([]) if not present and not spec.items else None
+            return [Mismatch(path, show_spec(spec), show(actual) if present else "absent", note)]
         if len(actual) != len(spec.items):
             return [
                 Mismatch(

@@ -1,13 +1,16 @@
 """Every check of the linter, one class each; importing this package registers them all.
 
-Modules by group: requirements (M), schema_failures (V), literals (L), dedup (D), privacy (P),
-quality (Q), hygiene (H). ``docs/rules.md`` is generated from the classes
+Modules by group: requirements (M), schema_failures (V), literals (L), dedup (D), privacy and
+consent (P), quality (Q), hygiene (H); language (shared blocks and computed event names: H050,
+L050, L051). ``docs/rules.md`` is generated from the classes
 (``python -m capic.lint.docs``).
 """
 
 from capic.lint.checks import (
+    consent,
     dedup,
     hygiene,
+    language,
     literals,
     privacy,
     quality,
@@ -15,4 +18,14 @@ from capic.lint.checks import (
     schema_failures,
 )
 
-__all__ = ["dedup", "hygiene", "literals", "privacy", "quality", "requirements", "schema_failures"]
+__all__ = [
+    "consent",
+    "dedup",
+    "hygiene",
+    "language",
+    "literals",
+    "privacy",
+    "quality",
+    "requirements",
+    "schema_failures",
+]

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from capic.diagnostics import Applicability, Diagnostic
+from capic.diagnostics import Applicability, Diagnostic, Related
 from capic.files import git_top_level
 from capic.lint.engine import CheckResult, Finding
 from capic.lint.registry import doc_url
@@ -68,6 +68,19 @@ def as_json(finding: Finding) -> dict[str, Any]:
         "url": doc_url(d.code),
         "help": d.help,
         "data": d.data,
+        **({"related": [related_json(finding, r) for r in d.related]} if d.related else {}),
+    }
+
+
+def related_json(finding: Finding, related: Related) -> dict[str, Any]:
+    """A related location (e.g. the send of a finding in a shared block) in ruff's terms."""
+    span = related.span
+    shown = finding.result.display_path(span.file) if finding.result is not None else span.file
+    return {
+        "message": related.message,
+        "filename": shown,
+        "location": {"row": span.line, "column": span.column},
+        "end_location": {"row": span.end_line, "column": span.end_column},
     }
 
 
@@ -93,17 +106,23 @@ def fails(result: CheckResult, d: Diagnostic) -> bool:
 
 
 def source_root(start: Path) -> Path:
-    """The repository's top level above ``start``, else the working directory."""
-    return git_top_level(start) or Path.cwd()
+    """The repository's top level above ``start`` (a project root), else ``start`` itself:
+    outside a repository, paths stay relative to the project."""
+    return git_top_level(start) or start
 
 
 def repo_path(finding: Finding) -> str | None:
-    """The finding's file relative to its repository's top level (else to the working
-    directory), with forward slashes: what code scanning and GitLab resolve paths against."""
+    """The finding's file relative to its repository's top level (else to its project's
+    root), with forward slashes: what code scanning and GitLab resolve paths against."""
     span, root = finding.diagnostic.span, finding.root
     if span is None or root is None:
         return None
-    absolute = os.path.normpath(root / span.file)
+    return repo_relative(root, span.file)
+
+
+def repo_relative(root: Path, rel: str) -> str:
+    """A project-relative path made relative to the repository's top level."""
+    absolute = os.path.normpath(root / rel)
     return Path(os.path.relpath(absolute, source_root(root))).as_posix()
 
 

@@ -1,7 +1,7 @@
 """``sarif``: SARIF 2.1.0 for GitHub code scanning.
 
 Each result names its file relative to the repository's top level (the closest directory
-above the project with ``.git``; without one, the working directory) through the base id
+above the project with ``.git``; without one, the project's root) through the base id
 ``SRCROOT``: GitHub resolves relative URIs against the repository root, so findings land on
 the right lines wherever the project sits in the repository. No path is ever absolute.
 ``partialFingerprints.primaryLocationLineHash`` hashes the code, file, source line text and
@@ -19,7 +19,7 @@ from capic.diagnostics import Severity
 from capic.lint.engine import CheckResult, Finding
 from capic.lint.registry import code_info, doc_markdown, doc_text, doc_url
 from capic.lint.render import Renderer, RenderOptions
-from capic.lint.render._common import fingerprint, repo_path
+from capic.lint.render._common import fingerprint, repo_path, repo_relative
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/capic-dev/capic"
@@ -86,7 +86,7 @@ class SarifRenderer(Renderer):
                 BASE_ID: {
                     "description": {
                         "text": "The repository root: the closest directory with .git above "
-                        "the project, else the directory capic ran in."
+                        "the project, else the project's root."
                     }
                 }
             },
@@ -128,24 +128,46 @@ class SarifRenderer(Renderer):
             ],
             "partialFingerprints": {"primaryLocationLineHash": fingerprint(result, f, uri, seen)},
         }
-        if d.fix is not None:
+        if d.fix is not None and f.root is not None:
             out["fixes"] = [
                 {
                     "description": {"text": d.fix.message},
                     "artifactChanges": [
                         {
-                            "artifactLocation": {"uri": uri, "uriBaseId": BASE_ID},
+                            "artifactLocation": {
+                                "uri": quote(repo_relative(f.root, file), safe="/"),
+                                "uriBaseId": BASE_ID,
+                            },
                             "replacements": [
                                 {
                                     "deletedRegion": _region(e.span),
                                     "insertedContent": {"text": e.content},
                                 }
                                 for e in d.fix.edits
+                                if e.span.file == file
                             ],
                         }
+                        for file in dict.fromkeys(e.span.file for e in d.fix.edits)
                     ],
                     "properties": {"applicability": d.fix.applicability.value},
                 }
+            ]
+        if d.related:
+            assert f.root is not None
+            root = f.root
+            out["relatedLocations"] = [
+                {
+                    "id": i,
+                    "message": {"text": r.message},
+                    "physicalLocation": {
+                        "artifactLocation": {
+                            "uri": quote(repo_relative(root, r.span.file), safe="/"),
+                            "uriBaseId": BASE_ID,
+                        },
+                        "region": _region(r.span),
+                    },
+                }
+                for i, r in enumerate(d.related)
             ]
         if d.data:
             out["properties"] = {"data": d.data}

@@ -61,6 +61,9 @@ class FullRenderer(Renderer):
                 text = result.source_text(f)
                 if text is not None:
                     out.extend(_frame(text, d, options))
+            for related in d.related:
+                where = f.result.display_path(related.span.file) if f.result else related.span.file
+                out.append(f"   = note: {related.message} ({where}:{related.span.line})")
             if d.help:
                 out.append(f"   = help: {d.help}")
             if d.fix is not None:

@@ -108,3 +108,26 @@ def test_the_cache_keeps_a_bounded_number_of_entries(root: Path) -> None:
         (root / "rules" / "b.capi").write_text(GOOD_RULE.replace('"r"', f'"r{n + 10}"'))
         run(root, "--output-format", "concise")
     assert len(entries(root)) == KEEP
+
+
+def test_a_long_lived_process_keeps_parsed_trees_in_memory(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The language server and watch mode check the same project again and again: trees of
+    unchanged files come from memory, not from the parse cache on disk."""
+    from capic.syntax import parser, serialize
+
+    first = api.load_project(root)
+    calls: list[str] = []
+    real_load, real_parse = serialize.load, parser.parse_text
+    monkeypatch.setattr(serialize, "load", lambda data: calls.append("load") or real_load(data))
+    monkeypatch.setattr(
+        parser, "parse_text", lambda text, path: calls.append(path) or real_parse(text, path)
+    )
+    second = api.load_project(root)
+    assert calls == []
+    assert second.project is not None and first.project is not None
+    assert second.project.to_json() == first.project.to_json()
+    (root / "rules" / "a.capi").write_text(GOOD_RULE)
+    api.load_project(root)
+    assert calls == ["rules/a.capi"]  # only the changed file

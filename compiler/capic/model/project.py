@@ -8,6 +8,7 @@ directory; :meth:`LoadResult.display_path` turns them back into paths for people
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import hashlib
@@ -432,6 +433,20 @@ class ParseCache:
             self.enabled = False
 
 
+#: Parse results by cache directory and key (content, path, grammar, version), in memory: the
+#: trees are immutable, so a long-lived process reuses them instead of reading and rebuilding
+#: them from the parse cache on every check. Bounded, least recently used first out.
+_TREES: collections.OrderedDict[str, tuple[Any, list[Diagnostic]]] = collections.OrderedDict()
+_TREES_MAX = 4096
+
+
+def _remember(key: str, tree: Any, diagnostics: list[Diagnostic]) -> None:
+    _TREES[key] = (tree, diagnostics)
+    _TREES.move_to_end(key)
+    while len(_TREES) > _TREES_MAX:
+        _TREES.popitem(last=False)
+
+
 def parse_files(
     root: Path,
     files: list[Path],
@@ -479,6 +494,12 @@ def parse_files(
     parsed: dict[str, tuple[Any, list[Diagnostic]]] = {}
     todo: list[tuple[str, str, str | None, str, bool]] = []
     for src, text, key in sources:
+        remembered = _TREES.get(f"{cache.dir}\0{key}") if cache.enabled else None
+        if remembered is not None:
+            # A long-lived process (language server, watch mode) has seen this text before.
+            _TREES.move_to_end(f"{cache.dir}\0{key}")
+            parsed[src.path] = remembered
+            continue
         hit = cache.get(key)
         if hit is not None:
             hits[src.path] = hit
@@ -508,7 +529,7 @@ def parse_files(
                 parsed[rel] = (tree, tree_diags)
 
     out: list[tuple[ir.SourceFile, Any]] = []
-    for src, _, _ in sources:
+    for src, _, key in sources:
         if src.path in parsed:
             tree, tree_diags = parsed[src.path]
             diags.extend(tree_diags)
@@ -517,7 +538,10 @@ def parse_files(
 
             tree_data, diag_data = hits[src.path]
             tree = serialize.load(tree_data) if tree_data is not None else None
-            diags.extend(serialize.load_diagnostic(d) for d in diag_data)
+            tree_diags = [serialize.load_diagnostic(d) for d in diag_data]
+            diags.extend(tree_diags)
+        if cache.enabled:
+            _remember(f"{cache.dir}\0{key}", tree, list(tree_diags))
         comments = tree.comments if tree is not None else ()
         out.append((ir.SourceFile(src.path, src.sha256, src.lines, src.text, comments), tree))
     return out, diags

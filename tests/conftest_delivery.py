@@ -9,8 +9,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 
-from capic.runtime.delivery import Destination, GraphTransport, RetryPolicy
+from capic.runtime.delivery import (
+    DeadLetterReason,
+    Destination,
+    GraphTransport,
+    Outbox,
+    QueueItem,
+    RetryPolicy,
+)
 from capic.runtime.secrets import SecretRef
 
 #: A token that looks real enough; tests grep for it everywhere it must not be.
@@ -51,6 +59,25 @@ def event(i: int, *, now: float | None = None, **overrides: Any) -> dict[str, An
     }
     base.update(overrides)
     return base
+
+
+def item(i: int, dest: Destination | None = None, **overrides: Any) -> QueueItem:
+    """event(i) as a queue item for ``dest`` (default: :func:`destination`)."""
+    body = event(i, **overrides)
+    return QueueItem(dest or destination(), orjson.dumps(body), str(body["event_id"]))
+
+
+def fill(
+    outbox: Outbox, items: list[QueueItem], *, dead: int = 0, reason: DeadLetterReason | None = None
+) -> None:
+    """Append ``items``; the first ``dead`` become dead letters (Meta's 2804016 by default)."""
+    outbox.append(items)
+    if dead:
+        leases = outbox.lease(dead, 0.0)
+        reason = reason or DeadLetterReason("User Parameter Not Hashed", 100, 2804016, "Atrace1")
+        outbox.dead_letter(leases, reason)
+        # The rest was never handed out: a later consumer starts from the first row.
+        outbox.release(outbox.lease(len(items), 0.0), 0.0)
 
 
 def fast_policy(max_attempts: int = 6) -> RetryPolicy:

@@ -102,6 +102,19 @@ environment development {
 environment empty_env {
 }
 
+serve {
+  allowed_origins = ["https://shop.example.com"]
+  cookie_domain   = "example.com"
+  ingest_tokens   = [env("CAPIC_INGEST_TOKEN"), secret("ingest")]
+}
+
+environment with_serve {
+  serve {
+    enhancement     = true
+    enhancement_ttl = "12h"
+  }
+}
+
 test "catalogue" {
   environment = "development"
   event = {"id": "1", "email": "a@example.com"}

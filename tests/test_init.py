@@ -353,3 +353,54 @@ def test_dry_run_of_the_sample_events(project: Path) -> None:
     assert "jane" not in result.stdout.lower()
     assert all(r["pixel_id"] == PIXEL for r in requests)
     assert "18 server events valid, 0 rejected" in result.stderr
+
+
+def test_collect_url_wires_the_snippet_and_the_serve_block(tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    url = "https://collect.shop.example.com/v1/collect"
+    code, _, err = init(str(target), "--domain", DOMAIN, "--pixel-id", PIXEL, "--collect-url", url)
+    assert code == 0, err
+    html = (target / "site" / "meta-pixel-snippet.html").read_text(encoding="utf-8")
+    assert f'var COLLECTOR_URL = "{url}";' in html
+    # The collector gets the page URL and referrer in the body, as text/plain (no preflight).
+    assert "event: event, url: window.location.href" in html
+    assert 'type: "text/plain;charset=UTF-8"' in html
+    serve = (target / "serve.capi").read_text(encoding="utf-8")
+    assert 'allowed_origins = ["https://shop.example.com"]' in serve
+    assert 'cookie_domain   = "shop.example.com"' in serve
+    assert 'ingest_tokens   = env("CAPIC_INGEST_TOKEN")' in serve
+    # Fresh cookies from the request win over copies in the event body.
+    elements = (target / "elements.capi").read_text(encoding="utf-8")
+    assert 'element fbp        = request.cookies["_fbp"] ?? event.fbp' in elements
+    checked = CliRunner().invoke(cli, ["check", str(target), "--env", "production"])
+    assert checked.exit_code == 0, checked.stdout
+    tested = CliRunner().invoke(cli, ["test", str(target)])
+    assert tested.exit_code == 0, tested.stdout
+
+
+def test_collector_on_another_site_gets_no_cookie_domain(tmp_path: Path) -> None:
+    target = tmp_path / "third"
+    url = "https://events.example.net/v1/collect"
+    code, _, err = init(str(target), "--domain", DOMAIN, "--pixel-id", PIXEL, "--collect-url", url)
+    assert code == 0, err
+    serve = (target / "serve.capi").read_text(encoding="utf-8")
+    assert "cookie_domain   =" not in serve
+    assert "third-party" in serve
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("collect.example.com/v1/collect", "must be an absolute URL"),
+        ("http://collect.example.com/v1/collect", "is plain HTTP"),
+        ('https://collect.example.com/v1/collect"', "must have no query"),
+        ("https://collect.example.com/v1/collect?x=1", "must have no query"),
+    ],
+)
+def test_bad_collect_urls_are_one_line_errors(tmp_path: Path, url: str, message: str) -> None:
+    code, _, err = init(
+        str(tmp_path / "p"), "--domain", DOMAIN, "--pixel-id", PIXEL, "--collect-url", url
+    )
+    assert code == 2
+    assert err.count("\n") == 1, err
+    assert message in err

@@ -18,7 +18,7 @@ def project() -> api.LoadResult:
 @pytest.mark.parametrize(
     ("before", "expected"),
     [
-        ("", {"pixel", "element", "shared", "rule", "environment", "test"}),
+        ("", {"pixel", "element", "shared", "rule", "environment", "test", "serve"}),
         ('rule "x" {\n  ', {"when", "send"}),
         ('rule "x" {\n  send Pur', {"Purchase"}),
         ('rule "x" {\n  send Purchase to ', {"shop"}),
@@ -38,7 +38,7 @@ def project() -> api.LoadResult:
         ('test "t" {\n  expect "r" sends Pur', {"Purchase"}),
         (
             "# a comment with send ",
-            {"pixel", "element", "shared", "rule", "environment", "test"},
+            {"pixel", "element", "shared", "rule", "environment", "test", "serve"},
         ),
     ],
 )

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
 import pytest
 from click.testing import CliRunner, Result
 
@@ -14,7 +13,7 @@ from capic.cli import cli
 from capic.emulator import EmulatorHandle, start
 from capic.runtime.delivery import Destination, Outbox
 from capic.runtime.secrets import SecretRef
-from tests.conftest_delivery import PIXEL, TOKEN, TOKEN_ENV, VERSION, destination, event
+from tests.conftest_delivery import PIXEL, TOKEN, TOKEN_ENV, VERSION, fill, item
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> Result:
@@ -30,13 +29,8 @@ def emu() -> Iterator[EmulatorHandle]:
 def make_outbox(
     path: Path, *, pending: int = 3, dead: int = 0, dest: Destination | None = None
 ) -> Path:
-    dest = dest or destination()
     with Outbox(path) as outbox:
-        ids = outbox.add_many(
-            dest, [(orjson.dumps(event(i)), f"ev-{i}") for i in range(pending + dead)]
-        )
-        if dead:
-            outbox.dead_letter(ids[:dead], 100, 2804016, "User Parameter Not Hashed", "Atrace1")
+        fill(outbox, [item(i, dest) for i in range(pending + dead)], dead=dead)
     return path
 
 
@@ -101,7 +95,7 @@ def test_replay_delivers_with_token_from_env(tmp_path: Path, emu: EmulatorHandle
     path = make_outbox(tmp_path / "o.sqlite", pending=5)
     result = run("replay", str(path), "--endpoint", emu.url, env={TOKEN_ENV: TOKEN})
     assert result.exit_code == 0, result.output
-    assert "replayed 5 events: 5 delivered in 1 requests" in result.stdout
+    assert "replayed 5 events: 5 delivered in 1 request," in result.stdout
     assert sorted(r["event"]["event_id"] for r in emu.received()) == [f"ev-{i}" for i in range(5)]
     assert TOKEN not in result.output
     status = json.loads(run("status", str(path), "--output-format", "json").stdout)
@@ -132,15 +126,14 @@ def test_replay_with_wrong_or_missing_token(tmp_path: Path, emu: EmulatorHandle)
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("capic outbox: ") and "is not set" in last
     assert f'env("{TOKEN_ENV}")' in last and "Traceback" not in result.output
-    with Outbox(path) as outbox:
+    with Outbox(path, readonly=True) as outbox:
         assert outbox.pending_count() == 2
 
 
 def test_replay_dead_letters_bad_events(tmp_path: Path, emu: EmulatorHandle) -> None:
     path = tmp_path / "o.sqlite"
     with Outbox(path) as outbox:
-        outbox.add(destination(), orjson.dumps(event(1)), "ev-1")
-        outbox.add(destination(), orjson.dumps(event(2, user_data={"em": "raw"})), "ev-2")
+        outbox.append([item(1), item(2, user_data={"em": "raw"})])
     result = run("replay", str(path), "--endpoint", emu.url, env={TOKEN_ENV: TOKEN})
     assert result.exit_code == 1
     assert "1 delivered" in result.stdout and "1 dead-lettered" in result.stdout

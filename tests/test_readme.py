@@ -47,7 +47,16 @@ def test_demo_script_runs_end_to_end() -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout + done.stderr
-    assert "capic run exited with 1" in out  # the two deliberate edge-case rejections
+    assert "exited with" not in out  # deliberate rejections are not reported as a failure
+    assert "\x1b[" not in out  # piped: no terminal escape codes
+    # The check findings are printed once, not once per environment.
+    check = done.stdout.split("==> capic check", 1)[1].split("==> capic test", 1)[0]
+    lines = [line for line in check.splitlines()[1:] if line.strip()]
+    assert len(lines) == len(set(lines)), check
+    # capic serve took the same events over HTTP and set first-party cookies.
+    assert re.search(r"202 Accepted: \d+ accepted \(durable in the outbox\)", out)
+    assert "Set-Cookie: _fbp=fb." in out and "Set-Cookie: _fbc=fb." in out
     total = re.search(r"total\s+(\d+)", out)
-    assert total is not None and int(total.group(1)) == 434
+    # Every valid sample event twice (capic run, then capic serve), plus the collector's hit.
+    assert total is not None and int(total.group(1)) == 2 * 434 + 1
     assert "Traceback" not in out

@@ -272,7 +272,15 @@ def test_configuration_errors(runner: CliRunner, tmp_path: Path) -> None:
         runner, str(STOREFRONT), "--events", str(events), "--dry-run", "--endpoint", "ftp://x"
     )
     assert bad_endpoint.exit_code == 2
-    staging = run(runner, str(STOREFRONT), "--env", "staging", "--events", str(events), "--dry-run")
+    staging = run(
+        runner,
+        str(STOREFRONT),
+        "--env",
+        "staging",
+        "--events",
+        str(events),
+        env={"META_CAPI_TOKEN": TOKEN},
+    )
     assert staging.exit_code == 2 and "CAPI_TEST_EVENT_CODE" in staging.stderr
     broken = tmp_path / "broken"
     broken.mkdir()

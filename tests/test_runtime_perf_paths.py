@@ -42,7 +42,7 @@ RULES = """
 pixel p { id = "1" access_token = env("T") }
 rule "r" {
   when event.kind == "buy"
-  send Purchase to p {
+  send AddToCart to p {
     event_time = event.time
     action_source = "website"
     event_source_url = "https://shop.example.com/"
@@ -394,7 +394,7 @@ pixel p {
 }
 rule "r" {
   when event.type == "buy"
-  send Purchase to p {
+  send AddToCart to p {
     event_time = event.time
     action_source = "website"
     event_source_url = "https://shop.example.com/"
@@ -500,7 +500,7 @@ pixel p {
 }
 rule "r" {
   when event.type == "buy"
-  send Purchase to p {
+  send AddToCart to p {
     event_time = event.time
     action_source = "website"
     event_source_url = "https://shop.example.com/"

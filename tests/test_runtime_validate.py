@@ -48,6 +48,7 @@ def good(**changes: Any) -> dict[str, Any]:
         "action_source": "website",
         "event_source_url": "https://shop.example.com/",
         "user_data": {"em": H, "client_user_agent": "UA"},
+        "custom_data": {"currency": "USD", "value": 10},
     }
     for key, value in changes.items():
         if value is ...:
@@ -80,7 +81,30 @@ def good(**changes: Any) -> dict[str, Any]:
         ({"user_data": {"fn": H, "ge": H}, "action_source": "email"}, BROAD_USER_DATA),
         ({"user_data": {"db": H, "client_user_agent": "UA"}}, BROAD_USER_DATA),
         ({"user_data": {"ct": H, "zp": H, "client_user_agent": "UA"}}, BROAD_USER_DATA),
-        ({"user_data": {"fbp": "fb.1.1.1"}, "action_source": "app"}, None),
+        ({"user_data": {"fbp": "fb.1.1.1"}, "action_source": "app"}, "app event without app_data"),
+        ({"action_source": "app", "app_data": {"advertiser_tracking_enabled": 1}}, None),
+        (
+            {"action_source": "business_messaging"},
+            "business_messaging event without messaging_channel",
+        ),
+        ({"action_source": "business_messaging", "messaging_channel": "whatsapp"}, None),
+        ({"custom_data": {"currency": "EUR"}}, "Purchase without custom_data.value"),
+        ({"custom_data": ...}, "Purchase without custom_data.currency"),
+        (
+            {"custom_data": {"currency": "XYZ", "value": 1}},
+            "custom_data.currency is not an ISO 4217 code",
+        ),
+        (
+            {"custom_data": {"currency": "EUR", "value": float("inf")}},
+            "custom_data.value out of range",
+        ),
+        ({"custom_data": {"currency": "EUR", "value": 2**64}}, "custom_data.value out of range"),
+        ({"custom_data": {"currency": "EUR", "value": -1}}, "custom_data.value is negative"),
+        (
+            {"referrer_url": "https://r.example/" + "r" * 9000},
+            "referrer_url longer than 8,192 characters",
+        ),
+        ({"event_name": "Lead", "custom_data": ...}, None),
     ],
 )
 def test_validate_event(changes: dict[str, Any], reason: str | None) -> None:
@@ -169,18 +193,20 @@ def test_payload_assembly(module: ModuleType) -> None:
 
 def test_invalid_values_are_dropped_and_counted(module: ModuleType) -> None:
     context = ctx()
-    [out] = module.process(
-        incoming(currency="dollars", value="lots", phone="not a phone", fbp=None),
-        context=context,
-    )
-    custom = out.event["custom_data"]
-    assert "currency" not in custom and "value" not in custom
+    [out] = module.process(incoming(n="three", phone="not a phone", fbp=None), context=context)
+    assert "num_items" not in out.event["custom_data"]
     assert "ph" not in out.event["user_data"]
-    assert context.stats.invalid_values == {
-        "custom_data.currency": 1,
-        "custom_data.value": 1,
-        "ph": 1,
-    }
+    assert context.stats.invalid_values == {"custom_data.num_items": 1, "ph": 1}
+
+
+def test_a_purchase_whose_currency_or_value_fails_conversion_is_rejected(
+    module: ModuleType,
+) -> None:
+    # Meta rejects a Purchase without them: it is rejected here, never sent without them.
+    context = ctx()
+    assert module.process(incoming(currency="dollars", value="lots"), context=context) == []
+    assert context.stats.rejected == {"Purchase without custom_data.currency": 1}
+    assert context.stats.invalid_values == {"custom_data.currency": 1, "custom_data.value": 1}
 
 
 def test_rejections_are_counted_with_their_reason(module: ModuleType) -> None:

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("rules", "List every check."),
     "compile": ("compile", "Compile a project to a Python rule module."),
     "run": ("run", "Process an event stream and deliver it to the Graph API."),
+    "serve": ("serve", "Serve the live forwarding endpoints (/v1/events, /v1/collect)."),
     "emulator": ("emulator", "Run a local Graph API emulator."),
     "outbox": ("outbox", "Inspect and replay the delivery outbox."),
     "build": ("build", "Build a reproducible deployment bundle."),

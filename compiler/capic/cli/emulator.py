@@ -3,10 +3,29 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
 import click
+
+
+def _fixed_clock(text: str) -> float:
+    import datetime as _dt
+
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is neither unix seconds nor an ISO 8601 time", param_hint="--now"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.UTC)
+    return moment.timestamp()
 
 
 @click.command(name="emulator")
@@ -19,6 +38,19 @@ import click
     envvar="CAPIC_EMULATOR_TOKEN",
     default=None,
     help="Access token requests must carry (default: any). Env: CAPIC_EMULATOR_TOKEN.",
+)
+@click.option(
+    "--app-secret",
+    envvar="CAPIC_EMULATOR_APP_SECRET",
+    default=None,
+    help="Require an appsecret_proof made with this app secret. Env: CAPIC_EMULATOR_APP_SECRET.",
+)
+@click.option(
+    "--now",
+    "fixed_now",
+    default=None,
+    help="A fixed clock for event-time checks: unix seconds or an ISO 8601 time "
+    "(e.g. to deliver old events inside Meta's 7-day window). Default: the real clock.",
 )
 @click.option(
     "--fault-5xx",
@@ -77,6 +109,8 @@ def command(
     host: str,
     port: int,
     token: str | None,
+    app_secret: str | None,
+    fixed_now: str | None,
     fault_5xx: float,
     fault_throttle: float,
     fault_timeout: float,
@@ -104,11 +138,17 @@ def command(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    clock = time.time
+    if fixed_now is not None:
+        at = _fixed_clock(fixed_now)
+        clock = lambda: at  # noqa: E731 - a constant clock
     try:
         handle = start(
             host,
             port,
             token=token,
+            app_secret=app_secret,
+            now=clock,
             faults=faults,
             seed=seed,
             record=record,

@@ -34,6 +34,13 @@ def _fail(message: str) -> None:
     show_default=True,
     help="Environment variable holding the Conversions API access token.",
 )
+@click.option(
+    "--collect-url",
+    metavar="URL",
+    default=None,
+    help="capic serve's /v1/collect URL, e.g. https://collect.shop.example.com/v1/collect: "
+    "the snippet posts every event there, and serve.capi holds the collector's settings.",
+)
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 def command(
     directory: Path,
@@ -41,6 +48,7 @@ def command(
     pixel_id: str | None,
     data_layer_path: str,
     token_env: str,
+    collect_url: str | None,
     force: bool,
 ) -> None:
     """Create a capic project in DIRECTORY for one website and one Meta dataset.
@@ -65,6 +73,7 @@ def command(
             pixel_id=pixel_id,
             data_layer_path=data_layer_path,
             token_env=token_env,
+            collect_url=collect_url,
         )
         files = render(options)
         written = write(directory, files, force=force)

@@ -17,7 +17,7 @@ _FORMAT = click.option(
     show_default=True,
     help="How to print the result.",
 )
-_PATH = click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+_PATH = click.argument("path", type=click.Path(path_type=Path))
 
 
 def _fail(message: str) -> NoReturn:
@@ -25,11 +25,13 @@ def _fail(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
-def _open(path: Path) -> Outbox:
+def _open(path: Path, *, readonly: bool = False) -> Outbox:
     from capic.runtime.delivery import Outbox, OutboxError
 
+    if path.is_dir():
+        _fail(f"{path} is a directory; give one outbox file (capic outbox status lists them)")
     try:
-        return Outbox(path, create=False)
+        return Outbox(path, create=False, readonly=readonly)
     except OutboxError as exc:
         _fail(str(exc))
 
@@ -45,32 +47,67 @@ def _when(timestamp: float | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 @click.group(name="outbox")
 def command() -> None:
     """Inspect and replay the delivery outbox (a SQLite file of undelivered events)."""
+
+
+def _status_lines(path: Path, info: dict[str, Any]) -> list[str]:
+    lines = [f"{path}: {info['pending']:,} pending, {_plural(info['dead_letters'], 'dead letter')}"]
+    for dest in info["destinations"]:
+        test = f" test_event_code={dest['test_event_code']}" if dest["test_event_code"] else ""
+        secret = f" app_secret {dest['app_secret']}" if dest.get("app_secret") else ""
+        lines.append(
+            f"  pixel {dest['pixel_id']} {dest['api_version']}{test} token {dest['token']}"
+            f"{secret}: {dest['pending']:,} pending (oldest {_when(dest['oldest_pending'])}), "
+            f"{_plural(dest['dead_letters'], 'dead letter')}"
+        )
+    for item in info.get("inputs", ()):
+        committed = _plural(item["lines"], "line")
+        if item["kind"] != "file":  # a stream: how many lines are durable
+            state = "ended" if item["finished"] else "did not end (stopped or killed)"
+            lines.append(
+                f"  input {item['name']}: {committed} committed, started "
+                f"{_when(item['started'])}, {state}; last commit {_when(item['updated'])}"
+            )
+        else:
+            lines.append(
+                f"  input {item['name']}: checkpoint after {committed} (the same capic run "
+                f"resumes there; --from-start reads it all again), {_when(item['updated'])}"
+            )
+    return lines
 
 
 @command.command(name="status")
 @_PATH
 @_FORMAT
 def status(path: Path, output_format: str) -> None:
-    """Show pending events and dead letters, per destination."""
-    outbox = _open(path)
-    try:
-        info = outbox.status()
-    finally:
-        outbox.close()
+    """Show pending events, dead letters and input checkpoints, per destination.
+
+    PATH is an outbox file, or a directory (such as .capic_outbox) whose outboxes are listed.
+    Status only reads: it works while a run uses the outbox."""
+    if not path.exists():
+        _fail(f"no outbox at {path}")
+    paths = sorted(path.glob("*.sqlite")) if path.is_dir() else [path]
+    infos: list[tuple[Path, dict[str, Any]]] = []
+    for one in paths:
+        outbox = _open(one, readonly=True)
+        try:
+            infos.append((one, outbox.status()))
+        finally:
+            outbox.close()
     if output_format == "json":
-        _echo_json(info)
+        _echo_json([info for _, info in infos] if path.is_dir() else infos[0][1])
         return
-    click.echo(f"{path}: {info['pending']} pending, {info['dead_letters']} dead letters")
-    for dest in info["destinations"]:
-        test = f" test_event_code={dest['test_event_code']}" if dest["test_event_code"] else ""
-        click.echo(
-            f"  pixel {dest['pixel_id']} {dest['api_version']}{test} token {dest['token']}: "
-            f"{dest['pending']} pending (oldest {_when(dest['oldest_pending'])}), "
-            f"{dest['dead_letters']} dead letters"
-        )
+    if not infos:
+        click.echo(f"{path}: no outboxes")
+    for one, info in infos:
+        for line in _status_lines(one, info):
+            click.echo(line)
 
 
 @command.command(name="replay")
@@ -112,33 +149,35 @@ def replay(
 ) -> None:
     """Deliver the pending events. Tokens come from the references stored with each
     destination (environment variables or mounted secrets)."""
-    from capic.runtime.delivery import Deliverer, GraphTransport, InvalidTokenError, RetryPolicy
-    from capic.runtime.secrets import SecretError
+    from capic.runtime.delivery import DeliveryEngine, GraphTransport, RetryPolicy
 
     outbox = _open(path)
     log = None if output_format == "json" else (lambda line: click.echo(line, err=True))
     transport = GraphTransport(endpoint, timeout=timeout)
-    deliverer = Deliverer(
-        outbox=outbox,
+    engine = DeliveryEngine(
+        outbox,
         transport=transport,
         policy=RetryPolicy(max_attempts=max_attempts),
         secrets_dir=secrets_dir,
         log=log,
     )
+    engine.start()
     try:
-        deliverer.flush()
-    except (InvalidTokenError, SecretError) as exc:
-        _fail(str(exc))
+        engine.drain(None)
     finally:
+        engine.stop(5.0)
         transport.close()
         outbox.close()
-    stats = deliverer.stats
+    if engine.stopped_reason is not None:
+        _fail(engine.stopped_reason)
+    stats = engine.stats.snapshot()
     if output_format == "json":
         _echo_json(stats.to_json())
     else:
         click.echo(
-            f"replayed {stats.recovered} events: {stats.sent} delivered in {stats.batches} "
-            f"requests, {stats.dead_lettered} dead-lettered, {stats.deferred} still pending"
+            f"replayed {_plural(stats.recovered, 'event')}: {stats.sent:,} delivered in "
+            f"{_plural(stats.batches, 'request')}, {stats.dead_lettered:,} dead-lettered, "
+            f"{stats.deferred:,} still pending"
         )
     if stats.dead_lettered or stats.deferred:
         raise SystemExit(1)
@@ -154,14 +193,14 @@ def dead_letters(path: Path, output_format: str, requeue: bool, limit: int | Non
 
     With --requeue, put them back in the outbox for the next replay (after fixing the cause).
     """
-    outbox = _open(path)
+    outbox = _open(path, readonly=not requeue)
     try:
         if requeue:
             count = outbox.requeue_dead_letters()
             if output_format == "json":
                 _echo_json({"requeued": count})
             else:
-                click.echo(f"requeued {count} dead letters")
+                click.echo(f"requeued {_plural(count, 'dead letter')}")
             return
         letters = outbox.dead_letters(limit)
         total = outbox.dead_letter_count()
@@ -179,6 +218,6 @@ def dead_letters(path: Path, output_format: str, requeue: bool, limit: int | Non
             )
             click.echo(f"    {letter.message}")
         shown = f" (showing {len(letters)})" if len(letters) < total else ""
-        click.echo(f"{total} dead letters{shown}")
+        click.echo(f"{_plural(total, 'dead letter')}{shown}")
     if total:
         raise SystemExit(1)

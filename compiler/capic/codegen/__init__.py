@@ -4,7 +4,7 @@
 
 The module (laid out by ``templates/module.py.j2``) imports only ``capic.runtime`` and the
 standard library and exposes ``process(event, request=None, *, context=None)`` plus the
-metadata ``RULES``, ``PIXELS``, ``ENVIRONMENT``, ``SETTINGS``, ``SOURCES``, ``PROJECT`` and
+metadata ``RULES``, ``PIXELS``, ``SERVE``, ``ENVIRONMENT``, ``SETTINGS``, ``SOURCES``, ``PROJECT`` and
 ``CAPIC_VERSION``/``DSL_VERSION``/``RUNTIME_API``. Its header names the capic version, the DSL
 version and the sha256 of every source file. Generation is deterministic: the same project
 and environment always give the same bytes.
@@ -29,6 +29,7 @@ from capic.codegen.environment import (
     resolve_environment,
 )
 from capic.codegen.literals import Code, lit
+from capic.model.serve import serve_constant
 
 if TYPE_CHECKING:
     import jinja2
@@ -157,6 +158,7 @@ def generate(project: ir.Project, environment: str | None = None) -> str:
         "settings": pretty(settings),
         "pixels": pretty(pixels),
         "rules": pretty(_rules_metadata(project)),
+        "serve": pretty(serve_constant(project, env.name)),
         "consent": pretty(
             {
                 "required": project.config.consent == "required",

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from capic.emulator.faults import Fault, FaultConfig, FaultPicker
-from capic.emulator.validation import GraphError, validate_events
+from capic.emulator.validation import GraphError, check_appsecret_proof, validate_events
 
 __all__ = ["EmulatorHandle", "start"]
 
@@ -43,8 +43,10 @@ class _State:
         now: Callable[[], float],
         keep: int | None,
         latency: float,
+        app_secret: str | None = None,
     ) -> None:
         self.token = token
+        self.app_secret = app_secret
         self.latency = latency
         self.now = now
         self.lock = threading.Lock()
@@ -354,6 +356,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return GraphError(
                     400, 190, "Invalid OAuth access token - Cannot parse access token"
                 )
+        if state.app_secret is not None:
+            problem = check_appsecret_proof(params, state.app_secret)
+            if problem is not None:
+                return problem
         if not pixel_id.isdigit():
             return GraphError(
                 400,
@@ -428,6 +434,7 @@ def start(
     now: Callable[[], float] = time.time,
     keep: int | None = None,
     latency: float = 0.0,
+    app_secret: str | None = None,
 ) -> EmulatorHandle:
     """Start an emulator in a background thread; ``port=0`` picks a free port.
 
@@ -435,7 +442,8 @@ def start(
     injection. ``record``: append accepted events to this JSON-lines file. ``now``: the clock
     event times are checked against. ``keep``: how many accepted events to keep in memory for
     :meth:`EmulatorHandle.received` (None: all). ``latency``: seconds added to every
-    ``/events`` response, to mimic the real Graph API's round trip.
+    ``/events`` response, to mimic the real Graph API's round trip. ``app_secret``: requests
+    must carry the matching ``appsecret_proof`` (code 100 otherwise, as Meta answers).
     """
     if latency < 0:
         raise ValueError("latency must not be negative")
@@ -447,6 +455,7 @@ def start(
         now=now,
         keep=keep,
         latency=latency,
+        app_secret=app_secret,
     )
     try:
         server = _Server((host, port), state)

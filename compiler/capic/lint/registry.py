@@ -35,6 +35,7 @@ GROUPS: dict[str, str] = {
     "privacy": "Privacy and secrets",
     "quality": "Match quality",
     "hygiene": "Hygiene",
+    "serve": "Site settings of capic serve",
     "suppressions": "Suppression comments",
 }
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from capic.model import ir
 
-TOP_LEVEL = ("pixel", "element", "shared", "rule", "environment", "test")
+TOP_LEVEL = ("pixel", "element", "shared", "rule", "environment", "test", "serve")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|==|!=|<=|>=|\?\?|\S")
 
 

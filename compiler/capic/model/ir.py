@@ -394,6 +394,15 @@ class PixelOverride:
 
 
 @dataclass(frozen=True, slots=True)
+class ServeBlock:
+    """``serve { ... }``: site settings of ``capic serve`` (see :mod:`capic.model.serve`)."""
+
+    fields: Mapping[str, Field]
+    span: Span
+    file: str
+
+
+@dataclass(frozen=True, slots=True)
 class Environment:
     name: str
     fields: Mapping[str, Field]
@@ -402,6 +411,8 @@ class Environment:
     name_span: Span
     file: str
     consent: Consent | None = None
+    #: The environment's own ``serve { }`` block: its keys override the top-level block's.
+    serve: ServeBlock | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,6 +471,8 @@ class Project:
     environments: Mapping[str, Environment]
     tests: tuple[Test, ...]
     shared: Mapping[str, Shared] = field(default_factory=dict)
+    #: The top-level ``serve { }`` block (site settings of ``capic serve``), if any.
+    serve: ServeBlock | None = None
 
     @property
     def name(self) -> str:

@@ -18,6 +18,7 @@ from capic.meta import catalog
 from capic.model import ir
 from capic.model.evaluate import Evaluator
 from capic.model.payload import EXTINFO_FIELDS, KINDS, SEND_SECTIONS, PayloadResolver
+from capic.model.serve import resolve_serve
 from capic.model.stdlib import FUNCTIONS, ROOTS, TEST_MATCHERS
 from capic.model.types import infer_type
 from capic.runtime.stdlib import compile_regex
@@ -86,9 +87,20 @@ class Resolver(PayloadResolver):
         environments: dict[str, ir.Environment] = {}
         tests: list[ir.Test] = []
         seen_tests: dict[str, Span] = {}
+        serve: ir.ServeBlock | None = None
         for f in self.files:
             for item in f.items:
-                if isinstance(item, ast.RuleDecl):
+                if isinstance(item, ast.ServeDecl):
+                    if serve is not None:
+                        self.error(
+                            "R003",
+                            f"a serve block is already defined at {serve.span}",
+                            item.span,
+                            "keep one top-level serve block (environments may have their own)",
+                        )
+                        continue
+                    serve = resolve_serve(self, item, f.path, "the serve block")
+                elif isinstance(item, ast.RuleDecl):
                     rules.append(self._rule(item, f.path))
                 elif isinstance(item, ast.EnvironmentDecl):
                     if self.env_decls.get(item.name) is item:
@@ -111,6 +123,7 @@ class Resolver(PayloadResolver):
             "environments": environments,
             "tests": tuple(tests),
             "shared": {n: self.shared[n] for n in self.shared_decls if n in self.shared},
+            "serve": serve,
         }
 
     def _pixel_files(self) -> dict[str, tuple[ast.PixelDecl, str]]:
@@ -237,15 +250,17 @@ class Resolver(PayloadResolver):
         return ir.Pixel(decl.name, fields, decl.span, decl.name_span, path, consent)
 
     def _split_consent(
-        self, items: Iterable[ast.Assignment | ast.Section | ast.Spread | ast.EnvPixel], where: str
+        self,
+        items: Iterable[ast.Assignment | ast.Section | ast.Spread | ast.EnvPixel | ast.ServeDecl],
+        where: str,
     ) -> tuple[ir.Consent | None, list[ast.Assignment | ast.Section | ast.Spread]]:
         """The consent gate among a pixel's or an environment's items, and the other items
-        (environment pixel overrides are left out)."""
+        (environment pixel overrides and serve blocks are left out)."""
         consent: ir.Consent | None = None
         rest: list[ast.Assignment | ast.Section | ast.Spread] = []
         seen = False
         for item in items:
-            if isinstance(item, ast.EnvPixel):
+            if isinstance(item, ast.EnvPixel | ast.ServeDecl):
                 continue
             if isinstance(item, ast.Section) and item.name == "consent":
                 if seen:
@@ -407,7 +422,17 @@ class Resolver(PayloadResolver):
             pixels[item.name] = ir.PixelOverride(
                 item.name, over, item.span, item.name_span, pixel_consent
             )
-        return ir.Environment(decl.name, fields, pixels, decl.span, decl.name_span, path, consent)
+        serve: ir.ServeBlock | None = None
+        for item in decl.items:
+            if not isinstance(item, ast.ServeDecl):
+                continue
+            if serve is not None:
+                self.error("R012", f"{where} has two serve blocks", item.span, "merge them")
+                continue
+            serve = resolve_serve(self, item, path, f"the serve block of {where}")
+        return ir.Environment(
+            decl.name, fields, pixels, decl.span, decl.name_span, path, consent, serve
+        )
 
     # ------------------------------------------------------------------ tests
     def _test(self, decl: ast.TestDecl, path: str) -> ir.Test:

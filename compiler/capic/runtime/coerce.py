@@ -13,9 +13,20 @@ import math
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["currency", "to_bool", "to_event_time", "to_int", "to_number", "to_string"]
+__all__ = [
+    "OUT_OF_RANGE",
+    "amount",
+    "count",
+    "currency",
+    "out_of_range",
+    "to_bool",
+    "to_event_time",
+    "to_int",
+    "to_number",
+    "to_string",
+]
 
 # Decimal numbers as people and JSON write them: optional sign, digits with an optional
 # fraction, optional exponent. Python's float() also takes "nan", "inf", "1_000" and
@@ -27,6 +38,25 @@ _INTEGER: Final = re.compile(r"[+-]?[0-9]+")
 _THOUSANDS: Final = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 # More digits than any amount or timestamp has; also keeps int() below Python's digit limit.
 _MAX_DIGITS: Final = 400
+# JSON integers Meta (and orjson) take: signed 64 bits.
+_INT64: Final = 2**63
+
+
+class _OutOfRange:
+    """The marker :func:`amount` and :func:`count` leave where the value was a number no
+    field can carry (not finite, beyond 64 bits): validation then rejects the event instead
+    of sending it without the value. Never encoded: an event holding it is never valid."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OUT_OF_RANGE"
+
+    def __reduce__(self) -> str:
+        return "OUT_OF_RANGE"
+
+
+OUT_OF_RANGE: Final[Any] = _OutOfRange()
 
 _TRUE: Final = frozenset({"true", "t", "yes", "y", "1", "on"})
 _FALSE: Final = frozenset({"false", "f", "no", "n", "0", "off"})
@@ -202,3 +232,47 @@ def currency(v: object) -> str | None:
     if len(code) == 3 and code.isascii() and code.isalpha():
         return code
     return None
+
+
+def out_of_range(v: object) -> bool:
+    """True for a number no Conversions API field can carry: not finite (``"1e400"``, NaN), or
+    an integer beyond signed 64 bits (``"99999999999999999999999999"``). Such a value is a
+    number, unlike ``"12,50"`` or ``"$12"``: dropping it would send an event without a value
+    it had, so the runtime rejects the event instead (see :mod:`capic.runtime.validate`)."""
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int):
+        return not -_INT64 <= v < _INT64
+    if isinstance(v, float):
+        return not math.isfinite(v)
+    if isinstance(v, Decimal):
+        return not v.is_finite() or v.adjusted() >= 19 or not -_INT64 <= int(v) < _INT64
+    if not isinstance(v, str):
+        return False
+    text = v.strip()
+    if _THOUSANDS.fullmatch(text):
+        text = text.replace(",", "")
+    if _INTEGER.fullmatch(text):
+        digits = text.lstrip("+-").lstrip("0")
+        return len(digits) > 19 or not -_INT64 <= int(text) < _INT64
+    if _NUMBER.fullmatch(text):
+        return len(text) > _MAX_DIGITS or not math.isfinite(float(text))
+    return False
+
+
+def amount(v: object) -> Any:
+    """:func:`to_number` for custom_data numbers, except that a number no field can carry
+    (``"1e400"``, 30 digits) gives :data:`OUT_OF_RANGE` instead of None: it is then kept in
+    place, and validation rejects the event instead of sending it without the value."""
+    n = to_number(v)
+    if n is not None and (type(n) is not int or -_INT64 <= n < _INT64):
+        return n
+    return OUT_OF_RANGE if n is not None or out_of_range(v) else None
+
+
+def count(v: object) -> Any:
+    """:func:`to_int`, with :data:`OUT_OF_RANGE` as :func:`amount` gives it."""
+    n = to_int(v)
+    if n is not None and -_INT64 <= n < _INT64:
+        return n
+    return OUT_OF_RANGE if n is not None or out_of_range(v) else None

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from capic.meta import catalog
-from capic.runtime.coerce import currency, to_bool, to_event_time, to_int, to_number, to_string
+from capic.runtime.coerce import amount, count, currency, to_bool, to_event_time, to_int, to_string
 from capic.runtime.context import Emitted, EventScope, Rejection
 from capic.runtime.hashing import UserDataBuilder
 from capic.runtime.validate import (
@@ -104,11 +104,11 @@ TOP_COERCIONS: Final[dict[str, tuple[Coerce, type, str | None]]] = {
 #: Section key -> {key: (conversion, type that needs none)}.
 SECTION_COERCIONS: Final[dict[str, dict[str, tuple[Coerce, type]]]] = {
     "custom_data": {
-        "value": (to_number, float),
-        "predicted_ltv": (to_number, float),
-        "net_revenue": (to_number, float),
+        "value": (amount, float),
+        "predicted_ltv": (amount, float),
+        "net_revenue": (amount, float),
         "currency": (_currency, type(None)),
-        "num_items": (to_int, int),
+        "num_items": (count, int),
     },
     "app_data": {
         "advertiser_tracking_enabled": (flag, type(None)),

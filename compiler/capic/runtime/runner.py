@@ -1,410 +1,139 @@
-"""The event-stream loop behind ``capic run``, reusable by anything that holds a rule module.
+"""``capic run``: an input stream through the rules into the outbox, delivered by the engine.
 
-    from capic.runtime.runner import Destinations, read_lines, run_stream
+    from capic.runtime.runner import RunConfig, RunHooks, run
 
-    with open("events.jsonl", "rb") as f:
-        summary = run_stream(module, read_lines(f), sink, destinations=Destinations(module))
+    summary = run(module, destinations, RunConfig(events="events.jsonl", outbox=path))
 
-``module`` is a generated rule module (from :func:`capic.runtime.loader.load_module`, a
-bundle, or ``import``), ``sink`` a :class:`~capic.runtime.delivery.Deliverer` or a
-:class:`~capic.runtime.delivery.DryRunSink`.
+The pipeline is the one ``capic serve`` uses: each line goes through an
+:class:`~capic.runtime.ingest.Ingestor`; the items go to the outbox through a
+:class:`~capic.runtime.delivery.commit.GroupCommitter`, in chunks of ``chunk_lines`` lines (or
+``chunk_age`` seconds, or whenever the input pauses); a
+:class:`~capic.runtime.delivery.engine.DeliveryEngine` reads them back and delivers them
+meanwhile. At most one chunk is being committed while the next is read, so no more than two
+chunks are ever read and not durable, and a chunk is submitted only after the one before it
+is durable: the recorded position never runs ahead of the events.
 
-Input: JSON Lines. Each line is either a bare event, or an envelope
-``{"event": {...}, "request": {...}}`` (an object whose keys are ``event`` and optionally
-``request``, nothing else). Blank lines are skipped. A line that is not JSON, not an object,
-or an envelope whose ``event`` is not an object is *malformed*: reported with its line number,
-counted, and the run goes on. ``None`` items in ``lines`` mean "no input for a while": the
-sink gets a chance to send batches that have waited ``max_age``.
+Each commit records how far the input was read, in the same transaction
+(:class:`~capic.runtime.delivery.queue.InputProgress`): for a stream the number of lines
+committed (``capic outbox status`` shows it, even after ``kill -9``: every line up to it is in
+the outbox), for a file a checkpoint keyed by the file's identity, from which the same command
+resumes (``from_start`` reads it all again). A file read to its end leaves no checkpoint.
 
-Nothing accumulates per event: memory stays flat however long the stream is.
-
-Time rebasing (``capic run --rebase-time``): :func:`probe_time_offset` runs the rules over the
-input once without sending anything and returns ``floor(now) - newest`` where ``newest`` is
-the largest ``event_time`` (unix seconds, after conversion) of every server event the rules
-would send; the second pass runs with ``Context(time_offset=offset)``, which adds the offset
-to the ``event_time`` of every server event before validation. Events without an
-``event_time`` are not changed; an ``event_time`` computed with ``now()`` is shifted too.
+``--rebase-time``: :func:`probe_time_offset` runs the rules over the input once without
+sending anything and returns ``floor(now) - newest`` (the largest ``event_time`` of every
+server event the rules would send); the real pass adds that offset to every ``event_time``.
+A resumed file keeps the offset its first run recorded.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import select
-import stat
+import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import IO, Any, Protocol
-
-import orjson
+from typing import IO, TextIO
 
 from capic.runtime.context import Context, Rejection
-from capic.runtime.delivery import DeliveryStats, Destination
-from capic.runtime.secrets import SecretError, SecretRef, resolve
+from capic.runtime.delivery import (
+    DeliveryEngine,
+    DryRunSink,
+    GraphTransport,
+    InputProgress,
+    Outbox,
+    OutboxError,
+    QueueItem,
+    RetryPolicy,
+)
+from capic.runtime.delivery.transport import DEFAULT_BASE_URL
+from capic.runtime.destinations import Destinations, RunConfigError
+from capic.runtime.ingest import Ingestor
+from capic.runtime.inputs import Input, open_input, parse_line, read_lines
+from capic.runtime.run_commit import ChunkCommitter
+from capic.runtime.summary import RunSummary
 
 __all__ = [
     "Destinations",
     "RunAborted",
+    "RunConfig",
     "RunConfigError",
+    "RunHooks",
     "RunSummary",
-    "Sink",
+    "prepare_outbox_dir",
     "probe_time_offset",
     "read_lines",
-    "run_stream",
+    "run",
 ]
 
 #: Reports of the same kind shown before they are only counted.
 MAX_REPORTS = 20
-_READ_CHUNK = 1 << 16
-#: How long a blocking read waits before the loop looks at its stop flag and the batch ages.
-_IDLE_POLL = 0.25
+OUTBOX_DIR = ".capic_outbox"
 
 
 class RunAborted(BaseException):
-    """Raise it (from a signal handler) to end a run at once, without flushing: everything
-    submitted is in the outbox already (committed before every request) or was never
-    acknowledged to anyone."""
+    """Raise it (from a signal handler) to end a run at once: what was committed stays in the
+    outbox, what was read but not committed is not stored (the recorded count says so)."""
 
 
-class RunConfigError(Exception):
-    """The run cannot start: a pixel id, token or test event code that cannot be resolved."""
-
-
-class Sink(Protocol):
-    """What :func:`run_stream` delivers to (the Deliverer and the DryRunSink)."""
-
-    stats: DeliveryStats
-
-    def submit(self, dest: Destination, event: dict[str, Any]) -> None: ...
-
-    def tick(self) -> None: ...
-
-    def flush(self) -> None: ...
-
-
-# ----------------------------------------------------------------------------- destinations
-
-
-def _setting(
-    value: Any, what: str, secrets_dir: Path | None, environ: Mapping[str, str] | None
-) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        try:
-            ref = SecretRef.from_json(value)
-            return resolve(ref, secrets_dir=secrets_dir, environ=environ).reveal()
-        except (SecretError, ValueError) as exc:
-            raise RunConfigError(f"{what}: {exc}") from None
-    raise RunConfigError(f"{what} is neither a string nor a secret reference")
-
-
-class Destinations:
-    """The :class:`Destination` of every (pixel, test event code), from a module's ``PIXELS``.
-
-    Pixel ids and test event codes written as ``env()``/``secret()`` are resolved once, here.
-    ``tokens`` replaces token references (``capic run`` passes a token written inline in the
-    project, which compiled modules never contain); ``tokens_required=False`` (dry runs)
-    accepts a module whose inline token was withheld.
-    """
-
-    def __init__(
-        self,
-        module: ModuleType,
-        *,
-        secrets_dir: Path | None = None,
-        environ: Mapping[str, str] | None = None,
-        tokens: Mapping[str, SecretRef] | None = None,
-        tokens_required: bool = True,
-    ) -> None:
-        self.secrets_dir = secrets_dir
-        self.environ = environ
-        pixels: Mapping[str, Mapping[str, Any]] = module.PIXELS
-        used = {p for rule in module.RULES for p in rule.get("pixels", ())}
-        self._base: dict[str, tuple[str, str, SecretRef, str | None]] = {}
-        self._cache: dict[tuple[str, str | None], Destination] = {}
-        for name in sorted(used):
-            spec = pixels.get(name)
-            if spec is None:
-                raise RunConfigError(f"pixel `{name}` is used by a rule but not defined")
-            where = f"pixel `{name}`"
-            pixel_id = _setting(spec.get("id"), f"the id of {where}", secrets_dir, environ)
-            if not pixel_id:
-                raise RunConfigError(f"{where} has no id")
-            token = (tokens or {}).get(name)
-            if token is None:
-                try:
-                    token = SecretRef.from_json(spec.get("token") or {})
-                except ValueError as exc:
-                    raise RunConfigError(f"the access token of {where}: {exc}") from None
-            if token.is_redacted and tokens_required:
-                raise RunConfigError(
-                    f"the access token of {where} was written inline in a rule file and is "
-                    'never stored in compiled modules; use access_token = env("VAR")'
-                )
-            tec = _setting(
-                spec.get("test_event_code"), f"the test_event_code of {where}", secrets_dir, environ
-            )
-            version = str(spec.get("api_version") or "")
-            try:
-                Destination(pixel_id, version, token, tec or None)
-            except ValueError as exc:
-                raise RunConfigError(f"{where}: {exc}") from None
-            self._base[name] = (pixel_id, version, token, tec or None)
-
-    @property
-    def pixels(self) -> list[str]:
-        return sorted(self._base)
-
-    def get(self, pixel: str, test_event_code: str | None = None) -> Destination:
-        """The destination of a server event (a send's own test event code wins)."""
-        key = (pixel, test_event_code)
-        dest = self._cache.get(key)
-        if dest is None:
-            base = self._base.get(pixel)
-            if base is None:
-                raise RunConfigError(f"pixel `{pixel}` is not defined")
-            pixel_id, version, token, tec = base
-            dest = Destination(pixel_id, version, token, test_event_code or tec)
-            self._cache[key] = dest
-        return dest
-
-    def check_tokens(self) -> None:
-        """Resolve every token once, so that a missing one stops the run before it starts."""
-        for name, (_, _, token, _) in sorted(self._base.items()):
-            try:
-                resolve(token, secrets_dir=self.secrets_dir, environ=self.environ)
-            except SecretError as exc:
-                raise RunConfigError(f"the access token of pixel `{name}`: {exc}") from None
-
-    def describe(self) -> list[str]:
-        return [
-            Destination(pid, version, token, tec).describe() + f" (pixel `{name}`)"
-            for name, (pid, version, token, tec) in sorted(self._base.items())
-        ]
-
-
-# ----------------------------------------------------------------------------- summary
+@dataclass(frozen=True)
+class RunConfig:
+    events: str
+    outbox: Path | None = None
+    dry_run: bool = False
+    endpoint: str = DEFAULT_BASE_URL
+    secrets_dir: Path | None = None
+    rebase_time: bool = False
+    from_start: bool = False
+    max_batch: int = 1000
+    max_age: float = 1.0
+    timeout: float = 30.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    chunk_lines: int = 2000
+    chunk_age: float = 0.05
+    #: Queued events above which reading waits while delivery drains (None: never waits).
+    max_backlog: int | None = 20_000
 
 
 @dataclass
-class RunSummary:
-    """What a run did. ``exit_code``: 0 everything read was delivered or deliberately not
-    matched; 1 something was malformed, rejected, dead-lettered or left in the outbox;
-    2 the run stopped on a configuration problem or an invalid token."""
+class RunHooks:
+    """How a run talks to its caller (all optional)."""
 
-    lines: int = 0
-    events: int = 0
-    malformed: int = 0
-    errors: int = 0
-    matched: dict[str, int] = field(default_factory=dict)
-    unmatched: int = 0
-    #: Sends skipped by reason (a computed event name missing for the event).
-    skipped: dict[str, int] = field(default_factory=dict)
-    #: Sends a false consent gate dropped or sent with Limited Data Use.
-    consent: dict[str, int] = field(default_factory=dict)
-    emitted: int = 0
-    rejected: dict[str, int] = field(default_factory=dict)
-    invalid_values: dict[str, int] = field(default_factory=dict)
-    delivery: dict[str, Any] = field(default_factory=dict)
-    dry_run: bool = False
-    time_offset: int | None = None
-    duration: float = 0.0
-    interrupted: str | None = None
-    #: Ended by :class:`RunAborted`: in-flight events were not flushed (they are in the outbox).
-    aborted: bool = False
-    fatal: str | None = None
-
-    @property
-    def sent(self) -> int:
-        return int(self.delivery.get("sent", 0))
-
-    @property
-    def dead_lettered(self) -> int:
-        return int(self.delivery.get("dead_lettered", 0))
-
-    @property
-    def pending(self) -> int:
-        return int(self.delivery.get("deferred", 0))
-
-    @property
-    def exit_code(self) -> int:
-        if self.fatal is not None:
-            return 2
-        if self.aborted or self.malformed or self.errors or self.rejected:
-            return 1
-        if self.dead_lettered or self.pending:
-            return 1
-        return 0
-
-    def to_json(self) -> dict[str, Any]:
-        rate = self.events / self.duration if self.duration > 0 else None
-        return {
-            "lines": self.lines,
-            "events": self.events,
-            "malformed": self.malformed,
-            "errors": self.errors,
-            "matched": dict(sorted(self.matched.items())),
-            "matched_total": sum(self.matched.values()),
-            "unmatched": self.unmatched,
-            "skipped": dict(sorted(self.skipped.items())),
-            "consent": dict(sorted(self.consent.items())),
-            "emitted": self.emitted,
-            "rejected": dict(sorted(self.rejected.items())),
-            "rejected_total": sum(self.rejected.values()),
-            "invalid_values": dict(sorted(self.invalid_values.items())),
-            "delivery": self.delivery,
-            "dry_run": self.dry_run,
-            "time_offset": self.time_offset,
-            "duration": round(self.duration, 3),
-            "events_per_second": round(rate, 1) if rate is not None else None,
-            "interrupted": self.interrupted,
-            "aborted": self.aborted,
-            "fatal": self.fatal,
-            "exit_code": self.exit_code,
-        }
-
-    def render_text(self) -> str:
-        d = self.delivery
-        out: list[str] = []
-        read = f"{self.events:,} events read"
-        extra = []
-        if self.malformed:
-            extra.append(f"{self.malformed:,} malformed line{'s' if self.malformed != 1 else ''}")
-        if self.errors:
-            extra.append(f"{self.errors:,} failed with an internal error")
-        out.append(read + (f" ({', '.join(extra)})" if extra else ""))
-        total = sum(self.matched.values())
-        out.append(f"{total:,} rule matches, {self.unmatched:,} events matched no rule")
-        width = max((len(r) for r in self.matched), default=0)
-        for rule, n in sorted(self.matched.items()):
-            out.append(f"  {rule:<{width}}  {n:>8,}")
-        for reason, n in sorted(self.skipped.items()):
-            out.append(f"  skipped: {reason}  {n:,}")
-        if self.consent:
-            dropped = self.consent.get("dropped", 0)
-            limited = self.consent.get("limited_data_use", 0)
-            out.append(
-                f"without consent: {dropped:,} sends dropped, "
-                f"{limited:,} sent with Limited Data Use"
-            )
-        rejected = sum(self.rejected.values())
-        out.append(f"{self.emitted:,} server events valid, {rejected:,} rejected")
-        for reason, n in sorted(self.rejected.items(), key=lambda kv: (-kv[1], kv[0])):
-            out.append(f"  rejected: {reason}  {n:,}")
-        if self.invalid_values:
-            listed = ", ".join(f"{k} {n:,}" for k, n in sorted(self.invalid_values.items()))
-            out.append(f"invalid values left out: {listed}")
-        if self.dry_run:
-            out.append(
-                f"dry run: {d.get('sent', 0):,} events in {d.get('requests', 0):,} "
-                "request(s) printed, nothing sent"
-            )
-        else:
-            recovered = d.get("recovered", 0)
-            line = (
-                f"{d.get('sent', 0):,} delivered in {d.get('batches', 0):,} request(s), "
-                f"{d.get('retried', 0):,} retried, {d.get('dead_lettered', 0):,} dead-lettered"
-            )
-            if recovered:
-                line += f" ({recovered:,} recovered from an earlier run)"
-            out.append(line)
-            for reason, n in sorted(d.get("rejected_by_reason", {}).items()):
-                out.append(f"  dead-lettered: Graph API error {reason}  {n:,}")
-            if self.pending:
-                out.append(f"{self.pending:,} left in the outbox (capic outbox replay sends them)")
-        if self.time_offset is not None:
-            out.append(f"event times shifted by {self.time_offset:+,} s (--rebase-time)")
-        if self.interrupted:
-            out.append(f"stopped early: {self.interrupted}")
-        if self.fatal:
-            out.append(f"stopped: {self.fatal}")
-        rate = self.events / self.duration if self.duration > 0 else 0.0
-        out.append(f"took {self.duration:.2f} s ({rate:,.0f} events/s)")
-        return "\n".join(out)
+    #: One line per warning or report (stderr).
+    warn: Callable[[str], None] | None = None
+    #: The running summary, every 1,000 events and when the input pauses.
+    progress: Callable[[RunSummary], None] | None = None
+    #: Polled between lines: True stops reading (what was read is committed and delivered).
+    stop: Callable[[], bool] | None = None
+    #: Where a dry run prints its requests.
+    output: TextIO | None = None
+    #: Wraps the line iterator (a progress bar counts bytes with it).
+    lines: Callable[[Iterator[bytes | None]], Iterator[bytes | None]] | None = None
 
 
-# ----------------------------------------------------------------------------- input
-
-
-def read_lines(stream: IO[bytes], *, idle: float | None = None) -> Iterator[bytes | None]:
-    """The lines of a binary stream. For pipes and terminals, ``None`` is yielded whenever no
-    input arrived for ``idle`` seconds (so that batches do not wait for the next line)."""
-    try:
-        fd = stream.fileno()
-        mode = os.fstat(fd).st_mode
-    except (OSError, ValueError, AttributeError):
-        fd, mode = -1, 0
-    if fd < 0 or stat.S_ISREG(mode) or idle is None or os.name == "nt":
-        yield from stream
-        return
-    timeout = min(idle, _IDLE_POLL) if idle > 0 else _IDLE_POLL
-    pending: list[bytes] = []
-    while True:
-        try:
-            ready, _, _ = select.select([fd], [], [], timeout)
-        except (OSError, ValueError):
-            yield from stream
-            return
-        if not ready:
-            yield None
-            continue
-        chunk = os.read(fd, _READ_CHUNK)
-        if not chunk:
-            break
-        start = 0
-        while True:
-            end = chunk.find(b"\n", start)
-            if end < 0:
-                pending.append(chunk[start:])
-                break
-            if pending:
-                pending.append(chunk[start : end + 1])
-                yield b"".join(pending)
-                pending.clear()
-            else:
-                yield chunk[start : end + 1]
-            start = end + 1
-    if pending:
-        tail = b"".join(pending)
-        if tail:
-            yield tail
-
-
-def _parse(raw: bytes | str) -> tuple[Any, Any, str | None]:
-    """(event, request, problem) of one non-blank line."""
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return None, None, f"not valid JSON ({exc})"
-    if type(obj) is not dict:
-        return None, None, "not a JSON object"
-    if "event" in obj and len(obj) <= 2 and (len(obj) == 1 or "request" in obj):
-        event = obj["event"]
-        if type(event) is not dict:
-            return None, None, 'the envelope\'s "event" is not an object'
-        return event, obj.get("request"), None
-    return obj, None, None
-
-
-# ----------------------------------------------------------------------------- the loop
+def prepare_outbox_dir(path: Path) -> None:
+    """Create the outbox's directory; a ``.capic_outbox`` directory gets a ``.gitignore``."""
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    if directory.name == OUTBOX_DIR:
+        marker = directory / ".gitignore"
+        if not marker.exists():
+            with contextlib.suppress(OSError):
+                marker.write_text("# created by capic: undelivered (hashed) events\n*\n")
 
 
 def probe_time_offset(
     module: ModuleType, lines: Iterable[bytes | str | None], *, now: Callable[[], float] = time.time
 ) -> int:
     """``floor(now()) - newest event_time`` over every server event the rules send for
-    ``lines`` (0 when none has one). Malformed lines are skipped silently (the real pass
-    reports them)."""
+    ``lines`` (0 when none has one). Malformed lines are skipped (the real pass reports them)."""
     ctx = Context(now=now, probe=True, validate=False)
     process = module.process
     for raw in lines:
         if raw is None or not raw.strip():
             continue
-        event, request, problem = _parse(raw)
+        event, request, problem = parse_line(raw)
         if problem is not None:
             continue
         with contextlib.suppress(Exception):
@@ -413,121 +142,273 @@ def probe_time_offset(
     return 0 if newest is None else int(now()) - newest
 
 
-def run_stream(
-    module: ModuleType,
-    lines: Iterable[bytes | str | None],
-    sink: Sink,
-    *,
-    destinations: Destinations | None = None,
-    context: Context | None = None,
-    stop: Callable[[], bool] | None = None,
-    report: Callable[[str], None] | None = None,
-    progress: Callable[[RunSummary], None] | None = None,
-    progress_every: int = 1000,
-    max_reports: int = MAX_REPORTS,
-    dry_run: bool = False,
-    rebased: bool = False,
+def _spool(module: ModuleType, source: Input) -> tuple[int, IO[bytes]]:
+    """The offset, and the stream for the real pass: the file again, or a copy of a stream."""
+    if source.regular:
+        offset = probe_time_offset(module, read_lines(source.stream))
+        source.stream.seek(0)
+        return offset, source.stream
+    spool = tempfile.TemporaryFile(prefix="capic-run-")  # noqa: SIM115 - returned
+
+    def copy() -> Iterator[bytes]:
+        for line in read_lines(source.stream):
+            if line is not None:
+                spool.write(line)
+                yield line
+
+    offset = probe_time_offset(module, copy())
+    spool.flush()
+    spool.seek(0)
+    return offset, spool
+
+
+def run(
+    module: ModuleType, destinations: Destinations, config: RunConfig, hooks: RunHooks | None = None
 ) -> RunSummary:
-    """Process every event of ``lines`` with ``module`` and hand the server events to
-    ``sink``; flush it at the end (the caller closes it). ``stop`` is polled between lines;
-    ``report`` gets one line per malformed input, rejected event or failure (the first
-    ``max_reports`` of each kind); ``progress`` gets the running summary every
-    ``progress_every`` events and on idle ticks. ``rebased`` says that ``context.time_offset``
-    came from :func:`probe_time_offset` (the summary reports it).
-
-    Exceptions from the sink other than a lost token are the caller's (an
-    :class:`~capic.runtime.delivery.InvalidTokenError` is recorded as ``fatal`` and ends the
-    run; the events stay in the outbox)."""
-    from capic.runtime.delivery import InvalidTokenError
-
-    dests = destinations if destinations is not None else Destinations(module)
-    ctx = context if context is not None else Context()
-    summary = RunSummary(dry_run=dry_run, time_offset=ctx.time_offset if rebased else None)
-    shown: dict[str, int] = {}
-    lineno = 0
-
-    def say(kind: str, message: str) -> None:
-        if report is None:
-            return
-        n = shown.get(kind, 0) + 1
-        shown[kind] = n
-        if n <= max_reports:
-            report(message)
-        elif n == max_reports + 1:
-            report(f"more {kind} are counted but not shown")
-
-    previous_hook = ctx.on_reject
-
-    def on_reject(rejection: Rejection) -> None:
-        say(
-            "rejected events",
-            f"line {lineno}: {rejection.event_name} from rule {rejection.rule!r} to pixel "
-            f"`{rejection.pixel}` rejected: {rejection.reason}",
-        )
-        if previous_hook is not None:
-            previous_hook(rejection)
-
-    ctx.on_reject = on_reject
-    process = module.process
-    submit = sink.submit
-    get_dest = dests.get
-    started = time.monotonic()
-    since_progress = 0
+    """Run ``module`` over ``config.events``; raises RunConfigError (one line) when the run
+    cannot start, RunAborted when the caller aborts it."""
+    hooks = hooks or RunHooks()
+    if config.dry_run:
+        return _Run(module, destinations, config, hooks).dry()
+    if config.outbox is None:
+        raise RunConfigError("a run that delivers needs an outbox")
     try:
-        for raw in lines:
-            if stop is not None and stop():
-                summary.interrupted = summary.interrupted or "stop requested"
-                break
-            if raw is None:
-                sink.tick()
-                if progress is not None:
-                    _fill(summary, ctx, sink, started)
-                    progress(summary)
-                continue
-            lineno += 1
-            if not raw.strip():
-                continue
-            event, request, problem = _parse(raw)
-            if problem is not None:
-                summary.malformed += 1
-                say("malformed lines", f"line {lineno}: {problem}")
-                continue
-            summary.events += 1
-            try:
-                emitted = process(event, request, context=ctx)
-            except Exception as exc:  # generated code never raises by design; never lose the run
-                summary.errors += 1
-                say("internal errors", f"line {lineno}: internal error {type(exc).__name__}")
-                continue
-            for item in emitted:
-                submit(get_dest(item.pixel, item.test_event_code), item.event)
-            since_progress += 1
-            if progress is not None and since_progress >= progress_every:
-                since_progress = 0
-                _fill(summary, ctx, sink, started)
-                progress(summary)
-        summary.lines = lineno
-        sink.flush()
-    except InvalidTokenError as exc:
-        summary.fatal = str(exc)
-    except RunAborted:
-        summary.aborted = True
-        summary.interrupted = "aborted; undelivered events stay in the outbox"
+        prepare_outbox_dir(config.outbox)
+        outbox = Outbox(config.outbox)
+    except OutboxError as exc:  # its message names the file
+        raise RunConfigError(str(exc)) from None
+    except OSError as exc:
+        raise RunConfigError(f"outbox {config.outbox}: {exc.strerror or exc}") from None
+    try:
+        return _Run(module, destinations, config, hooks).deliver(outbox)
     finally:
-        ctx.on_reject = previous_hook
-        summary.lines = lineno
-        _fill(summary, ctx, sink, started)
-    return summary
+        outbox.close()
 
 
-def _fill(summary: RunSummary, ctx: Context, sink: Sink, started: float) -> None:
-    stats = ctx.stats
-    summary.matched = dict(stats.matched)
-    summary.unmatched = stats.unmatched
-    summary.skipped = dict(stats.skipped)
-    summary.consent = dict(stats.consent)
-    summary.emitted = stats.emitted
-    summary.rejected = dict(stats.rejected)
-    summary.invalid_values = dict(stats.invalid_values)
-    summary.delivery = sink.stats.to_json()
-    summary.duration = time.monotonic() - started
+class _Run:
+    def __init__(
+        self, module: ModuleType, destinations: Destinations, config: RunConfig, hooks: RunHooks
+    ) -> None:
+        self.module = module
+        self.destinations = destinations
+        self.config = config
+        self.hooks = hooks
+        self.summary = RunSummary(dry_run=config.dry_run)
+        self._shown: dict[str, int] = {}
+        self.lineno = 0
+        self.position = 0
+        self.offset = 0
+        self.ingestor: Ingestor | None = None
+        self.started = time.monotonic()
+        self._delivery: Callable[[], dict[str, object]] | None = None
+
+    def say(self, kind: str, message: str) -> None:
+        if self.hooks.warn is None:
+            return
+        n = self._shown[kind] = self._shown.get(kind, 0) + 1
+        if n <= MAX_REPORTS:
+            self.hooks.warn(message)
+        elif n == MAX_REPORTS + 1:
+            self.hooks.warn(f"more {kind} are counted but not shown")
+
+    def _on_reject(self, index: int, r: Rejection) -> None:
+        self.say(
+            "rejected events",
+            f"line {index}: {r.event_name} from rule {r.rule!r} to pixel `{r.pixel}` "
+            f"rejected: {r.reason}",
+        )
+
+    def _open(self, outbox: Outbox | None) -> tuple[Input, IO[bytes], InputProgress | None]:
+        """Open the input once (a pipe cannot be opened twice), find its checkpoint in the
+        outbox, and work out the time offset: the checkpoint's, or a probe's."""
+        source = open_input(self.config.events)
+        stream = source.stream
+        checkpoint = None
+        if outbox is not None and source.kind == "file":
+            if self.config.from_start:
+                outbox.forget_input(source.source)
+            else:
+                checkpoint = outbox.checkpoint(source.source)
+        if checkpoint is not None:
+            self.offset = checkpoint.time_offset if self.config.rebase_time else 0
+        elif self.config.rebase_time:
+            self.offset, stream = _spool(self.module, source)
+        if self.config.rebase_time:
+            self.summary.time_offset = self.offset
+        offset = self.offset
+        self.ingestor = Ingestor(
+            self.module,
+            self.destinations,
+            context_factory=lambda: Context(time_offset=offset),
+            id_source=source.source,
+            on_reject=self._on_reject,
+        )
+        return source, stream, checkpoint
+
+    # -- dry run ----------------------------------------------------------------------------
+
+    def dry(self) -> RunSummary:
+        source, stream, _ = self._open(None)
+        out = self.hooks.output
+        if out is None:
+            raise RunConfigError("standard output is closed: a dry run prints its requests there")
+        sink = DryRunSink(
+            out,
+            base_url=self.config.endpoint,
+            max_batch=self.config.max_batch,
+            max_age=self.config.max_age,
+        )
+        self._delivery = sink.stats.to_json
+        try:
+            self._loop(stream, lambda items, _p, _n: sink.add(items), sink.tick, None)
+            sink.close()
+        finally:
+            source.close()
+            self._fill(sink.stats.to_json())
+        return self.summary
+
+    # -- delivery ---------------------------------------------------------------------------
+
+    def deliver(self, outbox: Outbox) -> RunSummary:
+        config = self.config
+        source, stream, checkpoint = self._open(outbox)
+        if checkpoint is not None:
+            stream.seek(checkpoint.position)
+            self.lineno = self.summary.resumed_from = checkpoint.lines
+            self.position = checkpoint.position
+            if self.hooks.warn is not None:
+                self.hooks.warn(
+                    f"resuming {source.name} after line {checkpoint.lines:,}, where an earlier "
+                    "run stopped (--from-start reads it all again)"
+                )
+        transport = GraphTransport(config.endpoint, timeout=config.timeout)
+        engine = DeliveryEngine(
+            outbox,
+            transport=transport,
+            policy=config.policy,
+            max_batch=config.max_batch,
+            max_age=config.max_age,
+            secrets_dir=config.secrets_dir,
+            environ=self.destinations.environ,
+            log=self.hooks.warn,
+            destinations=self.destinations.all(),
+        )
+        chunks = ChunkCommitter(
+            outbox,
+            source,
+            start=(self.position, self.lineno),
+            time_offset=self.offset,
+            max_lines=config.chunk_lines,
+            max_age=config.chunk_age,
+            max_backlog=config.max_backlog,
+            warn=self.hooks.warn,
+        )
+        self._delivery = engine.stats.to_json
+        engine.start()
+        aborted = False
+        try:
+            finished = self._loop(
+                stream,
+                chunks.add,
+                lambda: chunks.flush(self.position, self.lineno),
+                engine,
+            )
+            chunks.finish(self.position, self.lineno, finished=finished)
+            if engine.stopped_reason is None:
+                engine.drain(None)
+        except BaseException:  # an abort (second signal) or a failure: stop at once
+            aborted = True
+            raise
+        finally:
+            chunks.close()
+            engine.stop(0.0 if aborted else 5.0)
+            transport.close()
+            source.close()
+            self.summary.committed_lines = chunks.committed_lines
+            if aborted:
+                self.summary.aborted = True
+                self.summary.interrupted = "aborted; what was committed stays in the outbox"
+            if engine.stopped_reason is not None:
+                self.summary.fatal = engine.stopped_reason
+            self._fill(engine.stats.to_json())
+        return self.summary
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def _loop(
+        self,
+        stream: IO[bytes],
+        add: Callable[[Sequence[QueueItem], int, int], None],
+        idle: Callable[[], None],
+        engine: DeliveryEngine | None,
+    ) -> bool:
+        """Read to the end (True) or until stopped (False). ``add`` gets the items of each
+        line with the input position and line number after it."""
+        assert self.ingestor is not None
+        process = self.ingestor.process
+        summary = self.summary
+        stop = self.hooks.stop
+        lines: Iterator[bytes | None] = read_lines(stream, idle=self.config.max_age)
+        if self.hooks.lines is not None:
+            lines = self.hooks.lines(lines)
+        lineno, position = self.lineno, self.position
+        first = lineno
+        try:
+            for raw in lines:
+                if raw is None:
+                    self.lineno, self.position = lineno, position
+                    idle()
+                    self._progress()
+                    if (stop is not None and stop()) or (engine and engine.stopped_reason):
+                        break
+                    continue
+                lineno += 1
+                position += len(raw)
+                if not raw.strip():
+                    add((), position, lineno)
+                    continue
+                event, request, problem = parse_line(raw)
+                if problem is not None:
+                    summary.malformed += 1
+                    self.say("malformed lines", f"line {lineno}: {problem}")
+                    add((), position, lineno)
+                    continue
+                summary.events += 1
+                outcome = process(event, request, lineno)
+                if outcome.failed:
+                    summary.errors += 1
+                    self.say("internal errors", f"line {lineno}: {outcome.reason}")
+                add(outcome.items, position, lineno)
+                if not lineno & 255:  # flags and progress every 256 lines, not every line
+                    self.lineno, self.position = lineno, position
+                    if (stop is not None and stop()) or (engine and engine.stopped_reason):
+                        break
+                    if not lineno & 1023:
+                        self._progress()
+            else:
+                return True
+        finally:
+            self.lineno, self.position = lineno, position
+            summary.lines = lineno - first
+        if stop is not None and stop():
+            summary.interrupted = summary.interrupted or "stop requested"
+        return False
+
+    def _progress(self) -> None:
+        if self.hooks.progress is not None:
+            self._fill(self._delivery() if self._delivery is not None else None)
+            self.hooks.progress(self.summary)
+
+    def _fill(self, delivery: dict[str, object] | None) -> None:
+        self.summary.duration = time.monotonic() - self.started
+        if self.ingestor is not None:
+            stats = self.ingestor.stats()
+            self.summary.matched = dict(stats.matched)
+            self.summary.unmatched = stats.unmatched
+            self.summary.skipped = dict(stats.skipped)
+            self.summary.consent = dict(stats.consent)
+            self.summary.emitted = stats.emitted
+            self.summary.rejected = dict(stats.rejected)
+            self.summary.invalid_values = dict(stats.invalid_values)
+        if delivery is not None:
+            self.summary.delivery = dict(delivery)

@@ -10,22 +10,36 @@ values). The checks, in order:
 - ``action_source`` one of the nine values Meta accepts;
 - website events: ``event_source_url`` (``http://`` or ``https://``) and
   ``user_data.client_user_agent``;
-- ``user_data`` not empty, and not only keys that Meta finds too broad to match (§3.5).
+- ``user_data`` not empty, and not only keys that Meta finds too broad to match (§3.5);
+- the facts of :mod:`capic.runtime.limits`, read from the JSON Schemas: the keys its action
+  source requires (``app_data`` of an app event), the custom_data keys the event requires (a Purchase without ``currency`` or ``value``, also when its value could
+  not be converted), an ISO 4217 ``currency``, custom_data numbers finite, within 64 bits and
+  within the schema's bounds (``value`` not negative), and the ``maxLength`` of top-level
+  strings (a 20 MB ``event_source_url`` is rejected, never forwarded).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Final
+
+from capic.runtime.coerce import OUT_OF_RANGE
+from capic.runtime.limits import Limits, limits
 
 __all__ = [
     "ACTION_SOURCES",
     "MAX_EVENT_AGE",
     "MAX_FUTURE_SKEW",
+    "OUT_OF_RANGE",
     "REASONS",
     "TOO_BROAD",
     "validate_event",
     "validate_timed_user",
+    "validate_values",
 ]
+
+
+_INT64: Final = 2**63
 
 MAX_EVENT_AGE: Final = 7 * 24 * 3600
 MAX_FUTURE_SKEW: Final = 60
@@ -132,4 +146,57 @@ def validate_timed_user(event: dict[str, Any], now: float, website: bool | None)
         for broad in TOO_BROAD:
             if keys <= broad:
                 return BROAD_USER_DATA
+    return validate_values(event)
+
+
+_LIMITS: Limits | None = None
+
+
+def validate_values(event: dict[str, Any]) -> str | None:
+    """The checks of :mod:`capic.runtime.limits` (part of :func:`validate_event`)."""
+    global _LIMITS
+    lim = _LIMITS
+    if lim is None:
+        lim = _LIMITS = limits()
+    for key, longest in lim.string_lengths:
+        value = event.get(key)
+        if type(value) is str and len(value) > longest:
+            return f"{key} longer than {longest:,} characters"
+    by_source = lim.required_by_source.get(event.get("action_source"))  # type: ignore[arg-type]
+    if by_source is not None:
+        top, user_keys = by_source
+        for key in top:
+            if event.get(key) in (None, "", [], {}):
+                return f"{event['action_source']} event without {key}"
+        user = event.get("user_data")
+        for key in user_keys:
+            if type(user) is not dict or user.get(key) in (None, "", []):
+                return f"{event['action_source']} event without {key}"
+    custom = event.get("custom_data")
+    required = lim.required_custom.get(event.get("event_name"))  # type: ignore[arg-type]
+    if required:
+        for key in required:
+            if type(custom) is not dict or custom.get(key) is None:
+                return f"{event['event_name']} without custom_data.{key}"
+    if type(custom) is not dict or not custom:
+        return None
+    currency = custom.get("currency")
+    if currency is not None and currency not in lim.currencies:
+        return "custom_data.currency is not an ISO 4217 code"
+    for key, low, high in lim.custom_numbers:
+        value = custom.get(key)
+        if value is None:
+            continue
+        if value is OUT_OF_RANGE or (type(value) is float and not math.isfinite(value)):
+            return f"custom_data.{key} out of range"
+        if type(value) is int and not -_INT64 <= value < _INT64:
+            return f"custom_data.{key} out of range"
+        if type(value) is not int and type(value) is not float:
+            continue
+        if low is not None and value < low:
+            return (
+                f"custom_data.{key} is negative" if low == 0 else f"custom_data.{key} below {low}"
+            )
+        if high is not None and value > high:
+            return f"custom_data.{key} out of range"
     return None

@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
 
@@ -65,6 +66,8 @@ class Options:
     data_layer_path: str = DEFAULT_DATA_LAYER_PATH
     token_env: str = DEFAULT_TOKEN_ENV
     name: str = "capic-project"
+    #: The collector's /v1/collect URL (``capic serve``); None: the snippet posts nowhere.
+    collect_url: str | None = None
 
 
 # ----------------------------------------------------------------------------- validation
@@ -127,6 +130,47 @@ def validate_token_env(raw: str) -> str:
     return raw
 
 
+_URL_UNSAFE = re.compile(r"[\s\"'\\<>`]")
+
+
+def validate_collect_url(raw: str) -> str:
+    """The collector's URL, written into the browser snippet: an absolute http(s) URL."""
+    text = raw.strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        raise ScaffoldError(f"--collect-url {raw!r} is not a URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ScaffoldError(
+            "--collect-url must be an absolute URL such as "
+            f"https://collect.example.com/v1/collect, got {raw!r}"
+        )
+    if _URL_UNSAFE.search(text) or parts.query or parts.fragment or parts.username:
+        raise ScaffoldError(f"--collect-url {raw!r} must have no query, fragment or credentials")
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme == "http" and not local:
+        raise ScaffoldError(
+            f"--collect-url {raw!r} is plain HTTP: browsers keep the collector's cookies only "
+            "over HTTPS"
+        )
+    return text
+
+
+def cookie_domain(domain: str, collect_url: str | None) -> str | None:
+    """The cookie domain shared by the site and its collector: the longest common suffix of
+    their host names with at least two labels (None when the collector is on another site,
+    which makes its cookies third-party)."""
+    host = urlsplit(collect_url).hostname if collect_url else None
+    if not host:
+        return None
+    a, b = domain.split("."), host.lower().split(".")
+    common: list[str] = []
+    while a and b and a[-1] == b[-1]:
+        common.insert(0, a.pop())
+        b.pop()
+    return ".".join(common) if len(common) >= 2 else None
+
+
 def project_name(target: Path, domain: str) -> str:
     """The project name for capic.toml: the directory's name, else the domain, made valid."""
     for candidate in (target.resolve().name, domain):
@@ -143,6 +187,7 @@ def validate(
     pixel_id: str,
     data_layer_path: str = DEFAULT_DATA_LAYER_PATH,
     token_env: str = DEFAULT_TOKEN_ENV,
+    collect_url: str | None = None,
 ) -> Options:
     path = Path(target)
     if path.exists() and not path.is_dir():
@@ -155,6 +200,7 @@ def validate(
         data_layer_path=validate_data_layer_path(data_layer_path),
         token_env=validate_token_env(token_env),
         name=project_name(path, host),
+        collect_url=validate_collect_url(collect_url) if collect_url is not None else None,
     )
 
 
@@ -206,6 +252,8 @@ def render(options: Options) -> dict[str, str]:
         "user_agent": USER_AGENT,
         "fbp": FBP,
         "fbc": FBC,
+        "collect_url": options.collect_url or "",
+        "cookie_domain": cookie_domain(options.domain, options.collect_url),
     }
 
     def page(template: str, **extra: object) -> str:
@@ -227,6 +275,8 @@ def render(options: Options) -> dict[str, str]:
         for ev in STANDARD_EVENTS
     )
     files["site/meta-pixel-snippet.html"] = page("meta-pixel-snippet.html.j2")
+    if options.collect_url:
+        files["serve.capi"] = page("serve.capi.j2")
     # Rule files in `capic fmt`'s layout, whatever widths the templates rendered.
     from capic.fmt import format_text
 

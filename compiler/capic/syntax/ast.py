@@ -242,10 +242,19 @@ class EnvPixel:
 
 
 @dataclass(frozen=True, slots=True)
+class ServeDecl:
+    """``serve { ... }``: site settings of ``capic serve``, top level or in an environment."""
+
+    body: Block
+    span: Span
+    comments: tuple[Comment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class EnvironmentDecl:
     name: str
     name_span: Span
-    items: tuple[Assignment | EnvPixel | Section, ...]
+    items: tuple[Assignment | EnvPixel | Section | ServeDecl, ...]
     span: Span
     comments: tuple[Comment, ...] = ()
 
@@ -290,7 +299,9 @@ class TestDecl:
     comments: tuple[Comment, ...] = ()
 
 
-Item: TypeAlias = PixelDecl | ElementDecl | SharedDecl | RuleDecl | EnvironmentDecl | TestDecl
+Item: TypeAlias = (
+    PixelDecl | ElementDecl | SharedDecl | RuleDecl | EnvironmentDecl | TestDecl | ServeDecl
+)
 
 
 @dataclass(frozen=True, slots=True)

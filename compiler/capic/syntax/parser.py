@@ -357,6 +357,10 @@ class _Builder(Transformer[Token, Any]):
         span = self._span(c)
         return ast.EnvPixel(name.value, self._tok_span(name), c[-1], span, self._claim(span))
 
+    def serve(self, c: list[Any]) -> ast.ServeDecl:
+        span = self._span(c)
+        return ast.ServeDecl(c[-1], span, self._claim(span))
+
     def environment(self, c: list[Any]) -> ast.EnvironmentDecl:
         name = c[1]
         span = self._span(c)

@@ -34,6 +34,7 @@ __all__ = [
     "ENVIRONMENT",
     "PIXELS",
     "RULES",
+    "SERVE",
     "SETTINGS",
     "SOURCES",
     "consent_granted",
@@ -117,6 +118,15 @@ RULES = (
         'line': 3,
     },
 )
+#: Site settings of `capic serve` in this environment (the project's serve blocks).
+SERVE = {
+    'allowed_origins': [],
+    'cookie_domain': None,
+    'cookies': True,
+    'ingest_tokens': [],
+    'enhancement': False,
+    'enhancement_ttl': 604800,
+}
 #: Consent: whether the project requires it, and the outcome of each pixel's gate.
 CONSENT = {'required': False, 'pixels': {}}
 

@@ -1,8 +1,8 @@
 """Every check of the linter, one class each; importing this package registers them all.
 
 Modules by group: requirements (M), schema_failures (V), literals (L), dedup (D), privacy and
-consent (P), quality (Q), hygiene (H); language (shared blocks and computed event names: H050,
-L050, L051). ``docs/rules.md`` is generated from the classes
+consent (P), quality (Q), hygiene (H), serve (W); language (shared blocks and computed event
+names: H050, L050, L051). ``docs/rules.md`` is generated from the classes
 (``python -m capic.lint.docs``).
 """
 
@@ -16,6 +16,7 @@ from capic.lint.checks import (
     quality,
     requirements,
     schema_failures,
+    serve,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "quality",
     "requirements",
     "schema_failures",
+    "serve",
 ]

@@ -1,4 +1,5 @@
-"""Where a batch goes: a pixel (dataset) on a Graph API version, with a token reference."""
+"""Where a batch goes: a pixel (dataset) on a Graph API version, with a token reference (and,
+when the app requires it, an app-secret reference for ``appsecret_proof``)."""
 
 from __future__ import annotations
 
@@ -19,13 +20,16 @@ _PIXEL = re.compile(r"[A-Za-z0-9_.-]+")
 class Destination:
     """A Graph API ``/events`` edge. Hashable; events are batched per destination.
 
-    The token is a :class:`~capic.runtime.secrets.SecretRef`, resolved when a request is sent.
+    The token and the app secret are :class:`~capic.runtime.secrets.SecretRef` values,
+    resolved when a request is sent: a destination (and so an outbox or a queue entry) never
+    carries a secret's value.
     """
 
     pixel_id: str
     api_version: str
     token: SecretRef
     test_event_code: str | None = None
+    app_secret: SecretRef | None = None
     _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -37,7 +41,13 @@ class Destination:
         if self.test_event_code is not None and not self.test_event_code:
             raise ValueError("test_event_code must be None or a non-empty string")
         # Looked up several times per event (outbox, batcher): hash once.
-        fields = (self.pixel_id, self.api_version, self.token, self.test_event_code)
+        fields = (
+            self.pixel_id,
+            self.api_version,
+            self.token,
+            self.test_event_code,
+            self.app_secret,
+        )
         object.__setattr__(self, "_hash", hash(fields))
 
     def __hash__(self) -> int:
@@ -45,7 +55,10 @@ class Destination:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # String hashes differ between processes: rebuild (and rehash) when unpickled.
-        return (Destination, (self.pixel_id, self.api_version, self.token, self.test_event_code))
+        return (
+            Destination,
+            (self.pixel_id, self.api_version, self.token, self.test_event_code, self.app_secret),
+        )
 
     @property
     def batch_key(self) -> tuple[str, str, str | None]:
@@ -60,13 +73,17 @@ class Destination:
         return f"pixel {self.pixel_id} {self.api_version}{test}"
 
     def to_json(self, *, redact: bool = False) -> dict[str, Any]:
-        """The destination as JSON; ``redact=True`` withholds a literal token (outboxes)."""
-        return {
+        """The destination as JSON; ``redact=True`` withholds literal secrets (outboxes).
+        ``app_secret`` appears only when set, so destinations stored by 0.1.0 keep their key."""
+        out: dict[str, Any] = {
             "pixel_id": self.pixel_id,
             "api_version": self.api_version,
             "token": self.token.to_json(redact=redact),
             "test_event_code": self.test_event_code,
         }
+        if self.app_secret is not None:
+            out["app_secret"] = self.app_secret.to_json(redact=redact)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Destination:
@@ -74,9 +91,13 @@ class Destination:
         if not isinstance(token, Mapping):
             raise ValueError("a destination needs a token reference")
         code = data.get("test_event_code")
+        secret = data.get("app_secret")
+        if secret is not None and not isinstance(secret, Mapping):
+            raise ValueError("an app secret must be a secret reference")
         return cls(
             pixel_id=str(data["pixel_id"]),
             api_version=str(data["api_version"]),
             token=SecretRef.from_json(token),
             test_event_code=str(code) if code else None,
+            app_secret=SecretRef.from_json(secret) if secret is not None else None,
         )

@@ -4,7 +4,10 @@ Classification follows capi-facts §1.5:
 
 - ``retry``: network errors and timeouts, HTTP 5xx, 408/429, ``is_transient: true``, and the
   throttling/availability codes 1, 2, 4, 17, 32, 341, 613 and 80000-80014.
-- ``fatal_token``: 190 (token invalid or expired). Nothing will work until the token changes.
+- ``fatal_token``: 190 (token invalid or expired), and a rejected ``appsecret_proof`` (code
+  100 whose developer ``message`` names ``appsecret_proof``: Meta gives it no subcode, and
+  bisecting would dead-letter every event for a configuration problem). Nothing will work
+  until the credentials change.
 - ``reject``: the request will never be accepted, whatever events it holds: permission and
   configuration errors (10, 200-299, 294, 368, 100/33 "object does not exist"), and any other
   non-retryable error when the request carries a single event. Its events are dead-lettered.
@@ -163,6 +166,8 @@ class RetryPolicy:
         code = _int_or_none(err.get("code"))
         subcode = _int_or_none(err.get("error_subcode"))
         if code in TOKEN_CODES:
+            return "fatal_token"
+        if code == 100 and "appsecret_proof" in str(err.get("message") or ""):
             return "fatal_token"
         if err.get("is_transient") is True or code in RETRY_CODES:
             return "retry"

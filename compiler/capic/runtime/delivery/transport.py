@@ -1,11 +1,15 @@
 """The Graph API transport: one keep-alive HTTP client, one POST per batch.
 
 The access token travels in the JSON body only: never in the URL (which proxies and access logs
-keep), never in a log line, an exception message or a ``repr``.
+keep), never in a log line, an exception message or a ``repr``. When the pixel has an app
+secret, the body also carries ``appsecret_proof``, the hex HMAC-SHA256 of the access token keyed
+with the app secret (capi-facts §1.1), which Meta checks when the app requires it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +28,7 @@ __all__ = [
     "GraphTransport",
     "NetworkError",
     "TransportResult",
+    "appsecret_proof",
     "build_body",
     "scrub",
 ]
@@ -35,9 +40,18 @@ REDACTED = "[REDACTED]"
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 
 
-def build_body(dest: Destination, token: str, events: Sequence[bytes]) -> bytes:
+def appsecret_proof(app_secret: str, token: str) -> str:
+    """Hex HMAC-SHA256 of the access token, keyed with the app secret (what the SDK sends)."""
+    return hmac.new(app_secret.encode("utf-8"), token.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def build_body(
+    dest: Destination, token: str, events: Sequence[bytes], proof: str | None = None
+) -> bytes:
     """The request body, built by joining the pre-encoded events (no re-encoding)."""
     parts = [b'{"data":[', b",".join(events), b'],"access_token":', orjson.dumps(token)]
+    if proof is not None:
+        parts.append(b',"appsecret_proof":' + orjson.dumps(proof))
     parts.append(b',"partner_agent":"' + PARTNER_AGENT.encode() + b'"')
     if dest.test_event_code:
         parts.append(b',"test_event_code":' + orjson.dumps(dest.test_event_code))
@@ -122,9 +136,17 @@ class GraphTransport:
     def url(self, dest: Destination) -> str:
         return self.base_url + dest.path()
 
-    def post(self, dest: Destination, token: Secret, events: Sequence[bytes]) -> TransportResult:
+    def post(
+        self,
+        dest: Destination,
+        token: Secret,
+        events: Sequence[bytes],
+        app_secret: Secret | None = None,
+    ) -> TransportResult:
         """Send one batch. Never raises for network or HTTP errors: they are in the result."""
-        body = build_body(dest, token.reveal(), events)
+        value = token.reveal()
+        proof = appsecret_proof(app_secret.reveal(), value) if app_secret is not None else None
+        body = build_body(dest, value, events, proof)
         started = time.perf_counter()
         try:
             response = self._client.post(

@@ -1,0 +1,154 @@
+"""Prometheus metrics of ``capic serve`` (served on the admin port, ``GET /metrics``).
+
+Every label is bounded: routes and statuses are the service's own, reasons are the runtime's
+fixed rejection reasons or Meta's error codes, rules and pixels come from the bundle. No label
+or value ever holds event contents, customer information or a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+if TYPE_CHECKING:
+    from capic.runtime.delivery.destination import Destination
+
+__all__ = ["CONTENT_TYPE", "Metrics"]
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+_LATENCY = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_DELIVERY = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    """The service's registry; also the delivery engine's observer (``delivered``,
+    ``retried``, ``dead_lettered``)."""
+
+    def __init__(self) -> None:
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+        r = self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "capic_http_requests",
+            "HTTP requests by route and status.",
+            ["route", "status"],
+            registry=r,
+        )
+        self.request_seconds = Histogram(
+            "capic_http_request_duration_seconds",
+            "Time to answer a request (durable commit included), by route.",
+            ["route"],
+            buckets=_LATENCY,
+            registry=r,
+        )
+        self.events = Counter(
+            "capic_events",
+            "Input events by outcome (accepted, unmatched, rejected).",
+            ["outcome"],
+            registry=r,
+        )
+        self.rejected = Counter(
+            "capic_events_rejected", "Rejected input events by reason.", ["reason"], registry=r
+        )
+        self.matches = Counter(
+            "capic_rule_matches",
+            "Events whose rule condition held, by rule.",
+            ["rule"],
+            registry=r,
+        )
+        self.delivered_events = Counter(
+            "capic_delivered_events",
+            "Server events Meta accepted, by pixel.",
+            ["pixel"],
+            registry=r,
+        )
+        self.retried_events = Counter(
+            "capic_retried_events",
+            "Server events sent again after a transient failure.",
+            ["pixel"],
+            registry=r,
+        )
+        self.dead_lettered_events = Counter(
+            "capic_dead_lettered_events",
+            "Server events given up, by pixel and reason.",
+            ["pixel", "reason"],
+            registry=r,
+        )
+        self.delivery_seconds = Histogram(
+            "capic_delivery_duration_seconds",
+            "Graph API request time, by pixel.",
+            ["pixel"],
+            buckets=_DELIVERY,
+            registry=r,
+        )
+        self.outbox_depth = Gauge(
+            "capic_outbox_depth", "Server events waiting in the outbox.", registry=r
+        )
+        self.enhanced = Counter(
+            "capic_enhanced_events",
+            "Server events given remembered customer information.",
+            registry=r,
+        )
+        self.cookies = Counter(
+            "capic_cookies",
+            "First-party cookies set on /v1/collect, by cookie and kind.",
+            ["cookie", "kind"],
+            registry=r,
+        )
+        self.consent_refusals = Counter(
+            "capic_consent_refusals",
+            "Hits whose consent gate said no to a use (cookies, enhancement).",
+            ["use"],
+            registry=r,
+        )
+        self.rate_limited = Counter(
+            "capic_rate_limited", "Requests refused by the per-client rate limit.", registry=r
+        )
+        self.reloads = Counter(
+            "capic_bundle_reloads",
+            "Bundle activations by result (activated, kept).",
+            ["result"],
+            registry=r,
+        )
+        self.bundle = Gauge(
+            "capic_bundle_info",
+            "The active bundle (value 1).",
+            ["project", "environment", "revision"],
+            registry=r,
+        )
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, looked up once (the label lookup is a measurable part
+        of a small request)."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
+
+    def request_done(self, route: str, status: int, seconds: float) -> None:
+        self.child(self.requests, route, str(status)).inc()
+        self.child(self.request_seconds, route).observe(seconds)
+
+    # ------------------------------------------------------------------ delivery observer
+    def delivered(self, dest: Destination, count: int, seconds: float) -> None:
+        self.delivered_events.labels(dest.pixel_id).inc(count)
+        self.delivery_seconds.labels(dest.pixel_id).observe(seconds)
+
+    def retried(self, dest: Destination, count: int) -> None:
+        self.retried_events.labels(dest.pixel_id).inc(count)
+
+    def dead_lettered(self, dest: Destination, count: int, reason: str) -> None:
+        self.dead_lettered_events.labels(dest.pixel_id, reason).inc(count)
+
+    # ------------------------------------------------------------------ service
+    def set_bundle(self, project: str, environment: str, revision: str) -> None:
+        self.bundle.clear()
+        self.bundle.labels(project, environment, revision).set(1)
+
+    def render(self, depth: Callable[[], int] | None = None) -> bytes:
+        if depth is not None:
+            self.outbox_depth.set(depth())
+        return generate_latest(self.registry)

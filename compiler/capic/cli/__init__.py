@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Scaffold a new capic project."),
     "test": ("test", "Run the test blocks of a project."),
     "version": ("version", "Print capic's version."),
+    "lsp": ("lsp", "Run the language server (stdio)."),
+    "fmt": ("fmt", "Format rule files in the canonical layout."),
 }
 
 

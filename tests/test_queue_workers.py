@@ -48,6 +48,10 @@ def test_two_serve_nodes_and_two_workers_deliver_every_accepted_event(tmp_path: 
                 assert delivered >= 400
                 assert w1.metric("capic_worker_delivered_events_total") > 0
                 assert w2.metric("capic_worker_delivered_events_total") > 0
+                for worker in (w1, w2):  # SIGTERM: the batch in flight finishes, exit 0
+                    assert worker.stop() == 0
+                    assert "SIGTERM: finishing the batch in flight" in worker.output()
+                    assert "stopped: " in worker.output()
             ids = Counter(emu.event_ids())
             assert set(ids) == accepted
             client = redis.client()

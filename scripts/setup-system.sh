@@ -8,7 +8,8 @@ set -euo pipefail
 
 # command -> Debian package that provides it
 declare -A PACKAGES=(
-  [wrk]=wrk    # benchmarks/serve.py: the HTTP load generator
+  [wrk]=wrk             # benchmarks/serve.py: the HTTP load generator
+  [chromium]=chromium   # tests/test_report_browser.py: renders capic report's page headless
 )
 
 missing=()

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 
 from capic.api import compile_project, load_compiled, load_project
 from capic.cli import cli
-from tests.conftest import SAMPLES
+from tests.conftest import REPO, SAMPLES
 from tests.report_oracle import Oracle, dry_run
 
 STOREFRONT = SAMPLES / "storefront"
@@ -246,3 +246,16 @@ def test_a_bundle_for_another_environment_is_refused(tmp_path: Path) -> None:
     result = report("--bundle", built.stdout.strip(), "--env", "staging", "--events", str(EVENTS))
     assert result.exit_code == 2
     assert "built for environment 'production', not 'staging'" in result.stderr
+
+
+def test_docs_cover_every_option_and_metric() -> None:
+    from capic.cli.report import command
+    from capic.report import gates
+
+    doc = (REPO / "docs" / "report.md").read_text(encoding="utf-8")
+    for param in command.params:
+        for opt in getattr(param, "opts", []):
+            if opt.startswith("--"):
+                assert f"`{opt}" in doc, opt
+    for metric in (*gates._FIXED, *(f"shadow.{s}" for s in gates._SHADOW)):
+        assert metric in doc, metric

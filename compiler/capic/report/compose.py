@@ -12,7 +12,6 @@ same input always gives the same report.
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -183,12 +182,3 @@ def make_report(
         timings["events_per_second"] = round(new.tally.events / seconds if seconds else 0.0, 1)
         report["timings"] = timings
     return report
-
-
-def output_name(path: str) -> str:
-    """How an output path is shown (relative to the current directory when inside it)."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel

@@ -91,6 +91,7 @@ class Replayer:
         pixels = consent.get("pixels", {}) if isinstance(consent, Mapping) else {}
         self._gates = sorted(pixels) if isinstance(pixels, Mapping) else []
         self._granted = getattr(module, "consent_granted", None)
+        self._order = {str(r["name"]): i for i, r in enumerate(module.RULES)}
         # The Ingestor calls this module-like wrapper, which notes what the rules emitted
         # before the Ingestor encodes it: that is how a queued body is traced to its rule.
         proxy = ModuleType(f"{module.__name__}_replay")
@@ -114,10 +115,6 @@ class Replayer:
         ]
         return out
 
-    @property
-    def rules(self) -> tuple[Mapping[str, Any], ...]:
-        return tuple(self._module.RULES)
-
     def replay(self, line: int, event: dict[str, Any], request: Any) -> Replayed:
         stats = self._ctx.stats
         before = [Counter(stats.matched), Counter(stats.consent)]
@@ -137,7 +134,7 @@ class Replayer:
             return Replayed(line, (), (), consent, invalid, skipped, failed=True)
         sends = self._sends(list(outcome.items), list(outcome.rejected))
         refused = self._refused(event, request) if matched else ()
-        order = {r["name"]: i for i, r in enumerate(self.rules)}
+        order = self._order
         names = tuple(sorted(matched, key=lambda n: (order.get(n, len(order)), n)))
         return Replayed(line, names, sends, consent, invalid, skipped, refused)
 

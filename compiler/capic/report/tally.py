@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,7 @@ NAMES_SHOWN = 12
 
 
 def share(part: int, whole: int) -> float:
+    """``part / whole`` to 4 decimals (0 of nothing is 0)."""
     return round(part / whole, 4) if whole else 0.0
 
 
@@ -295,6 +296,11 @@ class Tally:
         return out
 
     def _pixels_json(self) -> list[dict[str, Any]]:
+        order = {name: i for i, name in enumerate(self.rules)}
+
+        def rank(rule: str) -> tuple[int, str]:  # the rules' order, as in the module
+            return order.get(rule, len(order)), rule
+
         out = []
         for name in sorted(self.pixels):
             pixel = self.pixels[name]
@@ -304,7 +310,7 @@ class Tally:
                     "sent": cell.sent,
                     "rejected_by_reason": _sorted_counts(cell.rejected),
                 }
-                for (p, rule), cell in sorted(self.cells.items())
+                for (p, rule), cell in sorted(self.cells.items(), key=lambda kv: rank(kv[0][1]))
                 if p == name
             ]
             out.append(
@@ -365,6 +371,6 @@ class Tally:
         }
 
 
-def _sorted_counts(counts: Counter[str] | Iterable[tuple[str, int]]) -> dict[str, int]:
-    items = counts.items() if isinstance(counts, Counter) else counts
-    return dict(sorted(items, key=lambda kv: (-kv[1], kv[0])))
+def _sorted_counts(counts: Counter[str]) -> dict[str, int]:
+    """Most first, then by name (the same order for the same counts)."""
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

@@ -23,7 +23,7 @@ keys need a type conversion, which sections need their nulls removed. ``send`` t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from capic.meta import catalog
@@ -38,6 +38,7 @@ from capic.runtime.coerce import (
 )
 from capic.runtime.context import Emitted, EventScope, Rejection
 from capic.runtime.hashing import UserDataBuilder
+from capic.runtime.metapolicy import MetaPolicy
 from capic.runtime.validate import (
     ACTION_SOURCES,
     INVALID_EVENT_TIME,
@@ -311,12 +312,20 @@ class Sender:
     (:meth:`capic.runtime.hashing.UserDataBuilder.hasher`) and call :meth:`finish` (steps 5
     and 6). :meth:`send` does all of it with one :meth:`UserDataBuilder.build` call."""
 
-    __slots__ = ("_build", "builder", "hasher")
+    __slots__ = ("_build", "builder", "hasher", "policy")
 
-    def __init__(self, *, default_country: str | None = None, dob_order: str = "mdy") -> None:
+    def __init__(
+        self,
+        *,
+        default_country: str | None = None,
+        dob_order: str = "mdy",
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
         self.builder = UserDataBuilder(default_country=default_country, dob_order=dob_order)
         self._build = self.builder.build
         self.hasher = self.builder.hasher
+        #: The module's ``[meta]`` settings (modules of capic 0.1.0 give none: the defaults).
+        self.policy = MetaPolicy.from_settings(meta)
 
     def send(
         self,
@@ -411,9 +420,9 @@ class Sender:
         if s.ctx.validate:
             website = spec.website
             if website is None:
-                reason = validate_event(ev, s.now())
+                reason = validate_event(ev, s.now(), self.policy)
             else:
-                reason = validate_timed_user(ev, s.now(), website)
+                reason = validate_timed_user(ev, s.now(), website, self.policy)
             if reason is not None:
                 self._reject(s, spec, reason)
                 return

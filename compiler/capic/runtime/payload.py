@@ -14,7 +14,7 @@ keys need a type conversion, which sections need their nulls removed. ``send`` t
    event);
 2. removes empty members inside sections (``custom_data``, ``app_data`` ...), recursively,
    and drops sections left empty;
-3. adds ``Context.time_offset`` to ``event_time``;
+3. adds ``Context.time_offset`` to ``event_time`` (and to ``original_event_data.event_time``);
 4. normalizes and hashes the customer information with one
    :meth:`capic.runtime.hashing.UserDataBuilder.build` call;
 5. validates (:func:`capic.runtime.validate.validate_event`) against the event's clock;
@@ -377,6 +377,10 @@ class Sender:
             t = ev.get("event_time")
             if type(t) is int:
                 ev["event_time"] = t + ctx.time_offset
+            # The original conversion an event refers to moved with every other event time.
+            original = ev.get("original_event_data")
+            if type(original) is dict and type(original.get("event_time")) is int:
+                original["event_time"] += ctx.time_offset
         for key, coercions, clean in spec.sections:
             section = ev[key]
             if type(section) is not dict:

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("diff", "Show what changed between two bundles."),
     "init": ("init", "Scaffold a new capic project."),
     "test": ("test", "Run the test blocks of a project."),
+    "quality": ("quality", "Meta's verdict on the events (Dataset Quality API) beside capic's."),
     "version": ("version", "Print capic's version."),
 }
 

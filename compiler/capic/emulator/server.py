@@ -8,8 +8,6 @@ Query API (for tests and demos): ``GET /_emulator/events`` (accepted events, JSO
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import random
 import re
 import socket
@@ -27,7 +25,7 @@ import orjson
 from capic.emulator.faults import Fault, FaultConfig, FaultPicker
 from capic.emulator.meta_events import MetaEventRules, OriginalIndex
 from capic.emulator.quality import QualityBook
-from capic.emulator.validation import GraphError, validate_events
+from capic.emulator.validation import GraphError, check_appsecret_proof, validate_events
 from capic.emulator.versions import VersionSignals
 
 __all__ = ["EmulatorHandle", "start"]
@@ -413,7 +411,7 @@ class _Handler(BaseHTTPRequestHandler):
         if problem is not None:
             return problem
         if state.app_secret is not None:
-            problem = self._check_proof(params, state.app_secret)
+            problem = check_appsecret_proof(params, state.app_secret)
             if problem is not None:
                 return problem
         if not pixel_id.isdigit():
@@ -426,30 +424,6 @@ class _Handler(BaseHTTPRequestHandler):
                 type="GraphMethodException",
             )
         return validate_events(params.get("data"), state.now(), state.rules)
-
-    @staticmethod
-    def _check_proof(params: dict[str, Any], app_secret: str) -> GraphError | None:
-        """``appsecret_proof`` must be the hex HMAC-SHA256 of the access token keyed with the
-        app secret, as Meta checks it for an app that requires it (code 100 otherwise)."""
-        token = params.get("access_token")
-        proof = params.get("appsecret_proof")
-        if not isinstance(proof, str) or not proof:
-            return GraphError(
-                400,
-                100,
-                "API calls from the server require an appsecret_proof argument",
-                type="GraphMethodException",
-            )
-        key = app_secret.encode("utf-8")
-        expected = hmac.new(key, str(token or "").encode("utf-8"), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(proof.encode("utf-8"), expected.encode("ascii")):
-            return GraphError(
-                400,
-                100,
-                "Invalid appsecret_proof provided in the API argument",
-                type="GraphMethodException",
-            )
-        return None
 
 
 class EmulatorHandle:

@@ -7,6 +7,8 @@ One invalid event rejects the whole request. Errors carry Meta's envelope: ``mes
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,7 @@ __all__ = [
     "MAX_FUTURE_SKEW",
     "TOO_BROAD",
     "GraphError",
+    "check_appsecret_proof",
     "validate_events",
 ]
 
@@ -215,4 +218,28 @@ def validate_events(
         problem = validate_event(event, index, now, rules)
         if problem is not None:
             return problem
+    return None
+
+
+def check_appsecret_proof(params: Mapping[str, Any], app_secret: str) -> GraphError | None:
+    """``appsecret_proof`` must be the hex HMAC-SHA256 of the access token keyed with the app
+    secret, as Meta checks it for an app that requires it (code 100 otherwise)."""
+    token = params.get("access_token")
+    proof = params.get("appsecret_proof")
+    if not isinstance(proof, str) or not proof:
+        return GraphError(
+            400,
+            100,
+            "API calls from the server require an appsecret_proof argument",
+            type="GraphMethodException",
+        )
+    key = app_secret.encode("utf-8")
+    expected = hmac.new(key, str(token or "").encode("utf-8"), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(proof.encode("utf-8"), expected.encode("ascii")):
+        return GraphError(
+            400,
+            100,
+            "Invalid appsecret_proof provided in the API argument",
+            type="GraphMethodException",
+        )
     return None

@@ -27,15 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from capic.meta import catalog
-from capic.runtime.coerce import (
-    currency,
-    out_of_range,
-    to_bool,
-    to_event_time,
-    to_int,
-    to_number,
-    to_string,
-)
+from capic.runtime.coerce import amount, count, currency, to_bool, to_event_time, to_int, to_string
 from capic.runtime.context import Emitted, EventScope, Rejection
 from capic.runtime.hashing import UserDataBuilder
 from capic.runtime.metapolicy import MetaPolicy
@@ -43,7 +35,6 @@ from capic.runtime.validate import (
     ACTION_SOURCES,
     INVALID_EVENT_TIME,
     MAX_EVENT_NAME,
-    OUT_OF_RANGE,
     validate_event,
     validate_timed_user,
 )
@@ -93,27 +84,6 @@ def event_time(v: Any) -> int | None:
     return to_event_time(v)
 
 
-def _amount(v: Any) -> Any:
-    """:func:`~capic.runtime.coerce.to_number` for custom_data numbers, except that a number
-    no field can carry ("1e400", 30 digits) gives ``OUT_OF_RANGE`` instead of None: it is
-    then kept in place, and validation rejects the event instead of sending it without it."""
-    n = to_number(v)
-    if n is not None and (type(n) is not int or -_INT64 <= n < _INT64):
-        return n
-    return OUT_OF_RANGE if n is not None or out_of_range(v) else None
-
-
-def _count(v: Any) -> Any:
-    """:func:`~capic.runtime.coerce.to_int`, with ``OUT_OF_RANGE`` as :func:`_amount`."""
-    n = to_int(v)
-    if n is not None and -_INT64 <= n < _INT64:
-        return n
-    return OUT_OF_RANGE if n is not None or out_of_range(v) else None
-
-
-_INT64: Final = 2**63
-
-
 def _currency(v: Any) -> str | None:
     """:func:`~capic.runtime.coerce.currency`, with a fast path for a code that is already
     three uppercase ASCII letters (the same answer)."""
@@ -135,11 +105,11 @@ TOP_COERCIONS: Final[dict[str, tuple[Coerce, type, str | None]]] = {
 #: Section key -> {key: (conversion, type that needs none)}.
 SECTION_COERCIONS: Final[dict[str, dict[str, tuple[Coerce, type]]]] = {
     "custom_data": {
-        "value": (_amount, float),
-        "predicted_ltv": (_amount, float),
-        "net_revenue": (_amount, float),
+        "value": (amount, float),
+        "predicted_ltv": (amount, float),
+        "net_revenue": (amount, float),
         "currency": (_currency, type(None)),
-        "num_items": (_count, int),
+        "num_items": (count, int),
     },
     "app_data": {
         "advertiser_tracking_enabled": (flag, type(None)),

@@ -11,14 +11,14 @@ values). The checks, in order:
 - website events: ``event_source_url`` (``http://`` or ``https://``) and
   ``user_data.client_user_agent``;
 - ``user_data`` not empty, and not only keys that Meta finds too broad to match (§3.5);
-- the checks of :mod:`capic.runtime.metapolicy`: a physical_store event may be up to 62 days
-  old when ``[meta]`` says so; AppendAttribution within 48 hours of an allowed original; a CRM
-  stage with an integer ``lead_id``;
-- the facts of :mod:`capic.runtime.limits`, read from the JSON Schemas: the custom_data keys
-  the event requires (a Purchase without ``currency`` or ``value``, also when its value could
+- the facts of :mod:`capic.runtime.limits`, read from the JSON Schemas: the keys its action
+  source requires (``app_data`` of an app event), the custom_data keys the event requires (a Purchase without ``currency`` or ``value``, also when its value could
   not be converted), an ISO 4217 ``currency``, custom_data numbers finite, within 64 bits and
   within the schema's bounds (``value`` not negative), and the ``maxLength`` of top-level
-  strings (a 20 MB ``event_source_url`` is rejected, never forwarded).
+  strings (a 20 MB ``event_source_url`` is rejected, never forwarded);
+- the checks of :mod:`capic.runtime.metapolicy`: a physical_store event may be up to 62 days
+  old when ``[meta]`` says so; AppendAttribution within 48 hours of an allowed original; a CRM
+  stage with an integer ``lead_id``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from typing import Any, Final
 
+from capic.runtime.coerce import OUT_OF_RANGE
 from capic.runtime.limits import Limits, limits
 from capic.runtime.metapolicy import APPEND_ATTRIBUTION, MetaPolicy, check_meta, default_policy
 
@@ -42,21 +43,6 @@ __all__ = [
 ]
 
 
-class _OutOfRange:
-    """The marker a number conversion leaves where the value was a number no field can carry
-    (not finite, beyond 64 bits): validation then rejects the event instead of sending it
-    without the value. Never encoded: an event holding it is never valid."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "OUT_OF_RANGE"
-
-    def __reduce__(self) -> str:
-        return "OUT_OF_RANGE"
-
-
-OUT_OF_RANGE: Final[Any] = _OutOfRange()
 _INT64: Final = 2**63
 
 MAX_EVENT_AGE: Final = 7 * 24 * 3600
@@ -208,6 +194,16 @@ def validate_values(event: dict[str, Any]) -> str | None:
         value = event.get(key)
         if type(value) is str and len(value) > longest:
             return f"{key} longer than {longest:,} characters"
+    by_source = lim.required_by_source.get(event.get("action_source"))  # type: ignore[arg-type]
+    if by_source is not None:
+        top, user_keys = by_source
+        for key in top:
+            if event.get(key) in (None, "", [], {}):
+                return f"{event['action_source']} event without {key}"
+        user = event.get("user_data")
+        for key in user_keys:
+            if type(user) is not dict or user.get(key) in (None, "", []):
+                return f"{event['action_source']} event without {key}"
     custom = event.get("custom_data")
     required = lim.required_custom.get(event.get("event_name"))  # type: ignore[arg-type]
     if required:

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("verify", "Verify a bundle's manifest, hashes and signature."),
     "inspect": ("inspect", "Show what a bundle contains."),
     "diff": ("diff", "Show what changed between two bundles."),
+    "report": ("report", "Report what the rules would send over recorded events."),
     "init": ("init", "Scaffold a new capic project."),
     "test": ("test", "Run the test blocks of a project."),
     "quality": ("quality", "Meta's verdict on the events (Dataset Quality API) beside capic's."),

@@ -26,9 +26,8 @@ EDITS = [
     # the search no longer sends the email address
     (
         "rules/browsing.capi",
-        "      ph = null               # searches are forwarded without the phone number\n",
-        "      ph = null               # searches are forwarded without the phone number\n"
-        "      em = null\n",
+        "      ph = null  # searches are forwarded without the phone number\n",
+        "      ph = null  # searches are forwarded without the phone number\n      em = null\n",
     ),
     # purchases report 10 % more value
     (

@@ -46,8 +46,7 @@ def test_q002_reports_what_the_estimator_computes(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     result = CliRunner().invoke(
-        cli,
-        ["check", str(tmp_path), "--output-format", "json", "--select", "Q002", "--show-info"],
+        cli, ["check", str(tmp_path), "--output-format", "json", "--select", "Q002", "--show-info"]
     )
     found = [d for d in json.loads(result.output) if d["code"] == "Q002"]
     assert len(found) == 1

@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "Report what the rules would send over recorded events."),
     "init": ("init", "Scaffold a new capic project."),
     "test": ("test", "Run the test blocks of a project."),
+    "quality": ("quality", "Meta's verdict on the events (Dataset Quality API) beside capic's."),
     "version": ("version", "Print capic's version."),
     "lsp": ("lsp", "Run the language server (stdio)."),
     "fmt": ("fmt", "Format rule files in the canonical layout."),

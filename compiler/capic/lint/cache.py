@@ -83,6 +83,8 @@ def context_key(
         "options": options,
         "environments": list(environments),
         "declarations": shas,
+        # capic.toml settings per-send checks read ([meta]: M071's allowed originals).
+        "settings": {"meta": dict(project.config.meta), "consent": project.config.consent},
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 

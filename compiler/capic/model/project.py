@@ -221,6 +221,7 @@ def load_config(root: Path, config_path: Path | None) -> tuple[ir.ProjectConfig,
         data.get("project", {}) if isinstance(data.get("project"), dict) else {}
     )
     lint = data.get("lint", {}) if isinstance(data.get("lint"), dict) else {}
+    meta = data.get("meta", {}) if isinstance(data.get("meta"), dict) and not diags else {}
 
     def opt_str(key: str) -> str | None:
         v = project.get(key)
@@ -237,6 +238,7 @@ def load_config(root: Path, config_path: Path | None) -> tuple[ir.ProjectConfig,
         secrets_dir=opt_str("secrets_dir"),
         consent="required" if opt_str("consent") == "required" else "optional",
         lint=lint,
+        meta=meta,
         path=rel,
     )
     return config, diags

@@ -46,7 +46,15 @@ DSL_VERSION = '1'
 RUNTIME_API = '1'
 PROJECT = 'storefront'
 ENVIRONMENT = 'staging'
-SETTINGS = {'default_country': 'us', 'dob_order': 'mdy'}
+SETTINGS = {
+    'default_country': 'us',
+    'dob_order': 'mdy',
+    'meta': {
+        'physical_store_window_days': 7,
+        'append_attribution_checks': True,
+        'append_attribution_originals': ['Purchase', 'fb_mobile_purchase'],
+    },
+}
 SOURCES = {
     'elements.capi': '523cb6b8727ac12857540753011f9bed59144e9b28d32dd91759c8c363511bef',
     'environments.capi': '1d64f497dacec74cab867ed7b81392c9c25e807a811cf7c9639892ca8edfaf8a',
@@ -132,7 +140,11 @@ CONSENT = {'required': False, 'pixels': {}}
 
 #: Used when process() is called without a context.
 DEFAULT_CONTEXT = _Context()
-_sender = _Sender(default_country=SETTINGS["default_country"], dob_order=SETTINGS["dob_order"])
+_sender = _Sender(
+    default_country=SETTINGS["default_country"],
+    dob_order=SETTINGS["dob_order"],
+    meta=SETTINGS["meta"],
+)
 _send = _sender.send
 _begin = _sender.begin
 _finish = _sender.finish

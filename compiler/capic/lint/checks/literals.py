@@ -63,7 +63,9 @@ class InvalidActionSource(_EnumCheck):
     fix = 'Use one of the nine values, e.g. action_source = "website".'
 
     def match(self, f: SchemaFinding) -> bool:
-        return super().match(f) and f.path == ("action_source",)
+        # Only the nine-value enum: an event type that needs one of them (a CRM stage's
+        # "system_generated") is that event type's check.
+        return super().match(f) and f.path == ("action_source",) and f.document == "server_event"
 
 
 @register

@@ -155,7 +155,7 @@ def tutorial_field_diff() -> str:
     """A wrong expected value in the Purchase test: the field, expected and actual."""
     with _project() as project:
         _edit(
-            project / "rules" / "purchase.capi", "value        = 114.95\n", "value        = 114.9\n"
+            project / "rules" / "purchase.capi", "value     = 114.95\n", "value     = 114.9\n"
         )
         lines = _capic("test", ".").splitlines()
         at = next(i for i, line in enumerate(lines) if line.strip() == "custom_data.value")

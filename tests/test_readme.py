@@ -34,9 +34,13 @@ def test_readme_example_checks_without_errors(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_demo_script_runs_end_to_end() -> None:
-    """What `make demo` runs: check, test, build, emulator, run through the bundle."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+def test_demo_script_runs_end_to_end(tmp_path: Path) -> None:
+    """What `make demo` runs: check, test, build, report, emulator, run through the bundle."""
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "CAPIC_DEMO_REPORT": str(tmp_path / "report.html"),
+    }
     done = subprocess.run(
         ["bash", str(REPO / "scripts" / "demo.sh")],
         env=env,
@@ -60,6 +64,10 @@ def test_demo_script_runs_end_to_end() -> None:
     # Every valid sample event twice (capic run, then capic serve), plus the collector's hit.
     assert total is not None and int(total.group(1)) == 2 * 434 + 1
     assert "Traceback" not in out
+    # The report of the production bundle stays, and its path was printed.
+    page = re.search(r"open it in a browser: (\S+)", out)
+    assert page is not None and page.group(1) == str(tmp_path / "report.html")
+    assert (tmp_path / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
 def _python_example() -> str:

@@ -143,7 +143,8 @@ def test_a_token_sent_as_a_field_is_p003_too(tmp_path: Path) -> None:
     text = text.replace("    custom {\n", f'    custom {{\n      access_token = "{CANARY}"\n', 1)
     purchase.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(cli, ["check", str(root), "--output-format", "concise"])
-    assert "P003 `custom_data.access_token` of send `Purchase`" in result.output
+    assert "P003" in result.output
+    assert "`custom_data.access_token` of send `Purchase` is a secret" in result.output
     assert CANARY not in result.output
 
 

@@ -63,7 +63,7 @@ def parse(text: str, path: str = "<string>") -> LoadResult:
     tree, diags = parse_text(text, path)
     root = Path.cwd()
     config = ir.ProjectConfig(name=Path(path).stem or "inline")
-    result = LoadResult(root, config, None, list(diags), [path], texts={path: text})
+    result = LoadResult(root, config, None, list(diags), [path])
     if tree is None:
         return result
     resolved, resolve_diags = resolve([tree])

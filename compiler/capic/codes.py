@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from capic.diagnostics import Diagnostic, Severity, Span
+from capic.diagnostics import Diagnostic, Fix, Severity, Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +24,17 @@ class CodeInfo:
     fix: str
 
     def diagnostic(
-        self, message: str, span: Span | None, help: str | None = None, **data: object
+        self,
+        message: str,
+        span: Span | None,
+        help: str | None = None,
+        *,
+        fix: Fix | None = None,
+        **data: object,
     ) -> Diagnostic:
-        return Diagnostic(self.code, self.name, self.severity, message, span, help, dict(data))
+        return Diagnostic(
+            self.code, self.name, self.severity, message, span, help, dict(data), fix=fix
+        )
 
 
 _E = Severity.ERROR
@@ -524,10 +532,21 @@ FRONTEND_CODES: dict[str, CodeInfo] = {
             "unreadable-file",
             "config",
             _E,
-            "A rule file could not be read (missing, a directory, or not UTF-8).",
-            "capic checks files as UTF-8 text.",
+            "A path given to capic does not exist, or a rule file could not be read.",
+            "capic cannot check what it cannot read; the run stops with exit status 2.",
             "capic check missing.capi",
-            "Pass existing UTF-8 .capi files or a project directory.",
+            "Pass existing .capi files or a project directory.",
+        ),
+        CodeInfo(
+            "C003",
+            "invalid-encoding",
+            "config",
+            _E,
+            "A rule file is not valid UTF-8.",
+            "capic reads rule files as UTF-8 text; a file in another encoding (Latin-1, UTF-16) "
+            "cannot be parsed, so nothing in it is checked or compiled.",
+            "rules/purchase.capi saved as Windows-1252 with a `é` in a comment",
+            "Save the file as UTF-8 (a UTF-8 byte order mark is accepted).",
         ),
     ]
 }

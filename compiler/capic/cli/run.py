@@ -205,6 +205,27 @@ def _load_bundle(path: str, env_name: str | None) -> tuple[ModuleType, str, str]
     help="Run a verified bundle instead of compiling PROJECT.",
 )
 @bundle_trust_options
+@click.option(
+    "--queue",
+    "queue_url",
+    envvar="CAPIC_QUEUE",
+    default=None,
+    help="Append the server events to Redis Streams (redis://HOST:PORT/DB) for `capic worker` "
+    "to deliver, instead of delivering them (backfills next to capic serve --queue).",
+)
+@click.option(
+    "--partitions",
+    envvar="CAPIC_QUEUE_PARTITIONS",
+    type=click.IntRange(1, 1024),
+    default=8,
+    show_default=True,
+    help="Partition streams of the queue (as on the serve nodes).",
+)
+@click.option(
+    "--queue-strict",
+    is_flag=True,
+    help="Refuse to start unless Redis fsyncs every write (appendfsync always).",
+)
 def command(
     project: str | None,
     env_name: str | None,
@@ -223,6 +244,9 @@ def command(
     max_backoff: float,
     from_start: bool,
     bundle_path: str | None,
+    queue_url: str | None,
+    partitions: int,
+    queue_strict: bool,
 ) -> None:
     """Process the events of a JSON Lines file (or stdin) and deliver the server events.
 
@@ -259,6 +283,7 @@ def command(
             max_backoff=max_backoff,
             from_start=from_start,
             bundle_path=bundle_path,
+            queue=(queue_url, partitions, queue_strict),
         )
     except _Usage as exc:
         click.echo(f"capic run: {exc}", err=True)
@@ -285,6 +310,7 @@ def _run(
     max_backoff: float,
     from_start: bool,
     bundle_path: str | None,
+    queue: tuple[str | None, int, bool] = (None, 8, False),
 ) -> int:
     from capic.runtime.delivery import QueueError, RetryPolicy
     from capic.runtime.delivery.transport import DEFAULT_BASE_URL
@@ -317,11 +343,19 @@ def _run(
         Path(secrets_dir) if secrets_dir else (root / config_secrets if config_secrets else None)
     )
     console = Console()
+    from capic.cli.run_queue import queue_deliverer
+
+    try:
+        deliverer = queue_deliverer(
+            queue, project_name, environment, secrets, dry_run, console.warn
+        )
+    except ValueError as exc:
+        _fail(str(exc))
     try:
         destinations = Destinations(
             module, secrets_dir=secrets_path, secrets=secrets, dry_run=dry_run
         )
-        if not dry_run:
+        if not dry_run and deliverer is None:  # with a queue, the workers need the tokens
             destinations.check_secrets()
     except RunConfigError as exc:
         _fail(str(exc))
@@ -345,6 +379,7 @@ def _run(
         max_age=max_age,
         timeout=timeout,
         policy=RetryPolicy(max_attempts=max_attempts, base_delay=backoff, max_delay=max_backoff),
+        deliverer=deliverer,
     )
     with Signals() as signals:
         hooks = RunHooks(

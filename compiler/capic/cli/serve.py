@@ -214,6 +214,28 @@ def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
     help="Seconds a batch may wait before it is sent.",
 )
 @_opt(
+    "--queue",
+    "queue_url",
+    env="QUEUE",
+    default=None,
+    help="Redis queue (redis://HOST:PORT/DB): append events to Redis Streams for `capic "
+    "worker` to deliver; the outbox then only holds them while Redis is unavailable.",
+)
+@_opt(
+    "--partitions",
+    env="QUEUE_PARTITIONS",
+    type=click.IntRange(1, 1024),
+    default=8,
+    show_default=True,
+    help="Partition streams of the project's queue (the same on every node).",
+)
+@_opt(
+    "--queue-strict",
+    env="QUEUE_STRICT",
+    is_flag=True,
+    help="Refuse to start unless Redis fsyncs every write (appendonly yes, appendfsync always).",
+)
+@_opt(
     "--log-level",
     env="LOG_LEVEL",
     type=click.Choice(["debug", "info", "warning", "error"]),
@@ -255,6 +277,9 @@ def command(
     watch_interval: float,
     max_batch: int,
     max_age: float,
+    queue_url: str | None,
+    partitions: int,
+    queue_strict: bool,
     log_level: str,
     no_access_log: bool,
 ) -> None:
@@ -321,7 +346,20 @@ def command(
         access_log=not no_access_log,
         max_batch=max_batch,
         max_age=max_age,
+        queue=queue_url,
+        queue_partitions=partitions,
+        queue_strict=queue_strict,
     )
+    if queue_url is not None:
+        from capic.queue import QueueURL
+        from capic.runtime.delivery.queue import QueueError
+
+        try:
+            QueueURL.parse(queue_url)
+        except QueueError as exc:
+            _fail(str(exc))
+    elif queue_strict:
+        _fail("--queue-strict checks the Redis queue: use it with --queue")
     setup_logging(log_level)
     source = (
         BundleSource(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "UserKey",
+    "action_source_branch",
     "action_sources",
     "app_data_keys",
     "catalog_ads_keys",
@@ -370,3 +371,9 @@ def recommended_parameters(source: str | None) -> tuple[tuple[str, ...], tuple[s
         event_keys.update(dict.fromkeys(part.get("x-capic-recommended-event-keys", ())))
         user_keys.update(dict.fromkeys(part.get("x-capic-recommended-user-data", ())))
     return tuple(event_keys), tuple(user_keys)
+
+
+def action_source_branch(source: str) -> dict[str, Any]:
+    """The ``then`` of ``action_sources.schema.json``'s branch for ``source`` (its
+    requirements and ``x-capic-*`` annotations); ``{}`` for an unknown source."""
+    return _if_then_branches("action_sources", "action_source").get(source, {})

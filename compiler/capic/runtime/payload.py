@@ -14,7 +14,7 @@ keys need a type conversion, which sections need their nulls removed. ``send`` t
    event);
 2. removes empty members inside sections (``custom_data``, ``app_data`` ...), recursively,
    and drops sections left empty;
-3. adds ``Context.time_offset`` to ``event_time``;
+3. adds ``Context.time_offset`` to ``event_time`` (and to ``original_event_data.event_time``);
 4. normalizes and hashes the customer information with one
    :meth:`capic.runtime.hashing.UserDataBuilder.build` call;
 5. validates (:func:`capic.runtime.validate.validate_event`) against the event's clock;
@@ -23,13 +23,14 @@ keys need a type conversion, which sections need their nulls removed. ``send`` t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from capic.meta import catalog
 from capic.runtime.coerce import amount, count, currency, to_bool, to_event_time, to_int, to_string
 from capic.runtime.context import Emitted, EventScope, Rejection
 from capic.runtime.hashing import UserDataBuilder
+from capic.runtime.metapolicy import MetaPolicy
 from capic.runtime.validate import (
     ACTION_SOURCES,
     INVALID_EVENT_TIME,
@@ -281,12 +282,20 @@ class Sender:
     (:meth:`capic.runtime.hashing.UserDataBuilder.hasher`) and call :meth:`finish` (steps 5
     and 6). :meth:`send` does all of it with one :meth:`UserDataBuilder.build` call."""
 
-    __slots__ = ("_build", "builder", "hasher")
+    __slots__ = ("_build", "builder", "hasher", "policy")
 
-    def __init__(self, *, default_country: str | None = None, dob_order: str = "mdy") -> None:
+    def __init__(
+        self,
+        *,
+        default_country: str | None = None,
+        dob_order: str = "mdy",
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
         self.builder = UserDataBuilder(default_country=default_country, dob_order=dob_order)
         self._build = self.builder.build
         self.hasher = self.builder.hasher
+        #: The module's ``[meta]`` settings (modules of capic 0.1.0 give none: the defaults).
+        self.policy = MetaPolicy.from_settings(meta)
 
     def send(
         self,
@@ -338,6 +347,10 @@ class Sender:
             t = ev.get("event_time")
             if type(t) is int:
                 ev["event_time"] = t + ctx.time_offset
+            # The original conversion an event refers to moved with every other event time.
+            original = ev.get("original_event_data")
+            if type(original) is dict and type(original.get("event_time")) is int:
+                original["event_time"] += ctx.time_offset
         for key, coercions, clean in spec.sections:
             section = ev[key]
             if type(section) is not dict:
@@ -381,9 +394,9 @@ class Sender:
         if s.ctx.validate:
             website = spec.website
             if website is None:
-                reason = validate_event(ev, s.now())
+                reason = validate_event(ev, s.now(), self.policy)
             else:
-                reason = validate_timed_user(ev, s.now(), website)
+                reason = validate_timed_user(ev, s.now(), website, self.policy)
             if reason is not None:
                 self._reject(s, spec, reason)
                 return

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import IO, TextIO
+from typing import IO, Protocol, TextIO
 
 from capic.runtime.context import Context, Rejection
 from capic.runtime.delivery import (
@@ -47,6 +47,7 @@ from capic.runtime.delivery import (
     QueueItem,
     RetryPolicy,
 )
+from capic.runtime.delivery.stats import DeliveryStats
 from capic.runtime.delivery.transport import DEFAULT_BASE_URL
 from capic.runtime.destinations import Destinations, RunConfigError
 from capic.runtime.ingest import Ingestor
@@ -77,6 +78,23 @@ class RunAborted(BaseException):
     outbox, what was read but not committed is not stored (the recorded count says so)."""
 
 
+class Deliverer(Protocol):
+    """What delivers from the outbox: the :class:`DeliveryEngine` (to the Graph API), or with
+    ``capic run --queue`` the forwarder into Redis Streams (capic.queue.spill.Forwarder)."""
+
+    @property
+    def stopped_reason(self) -> str | None: ...
+
+    @property
+    def stats(self) -> DeliveryStats: ...
+
+    def start(self) -> None: ...
+
+    def drain(self, deadline: float | None) -> None: ...
+
+    def stop(self, deadline: float | None) -> None: ...
+
+
 @dataclass(frozen=True)
 class RunConfig:
     events: str
@@ -94,6 +112,9 @@ class RunConfig:
     chunk_age: float = 0.05
     #: Queued events above which reading waits while delivery drains (None: never waits).
     max_backlog: int | None = 20_000
+    #: Builds what delivers from the outbox instead of the engine (``--queue``); it may raise
+    #: RunConfigError.
+    deliverer: Callable[[Outbox], Deliverer] | None = None
 
 
 @dataclass
@@ -281,18 +302,23 @@ class _Run:
                     f"resuming {source.name} after line {checkpoint.lines:,}, where an earlier "
                     "run stopped (--from-start reads it all again)"
                 )
-        transport = GraphTransport(config.endpoint, timeout=config.timeout)
-        engine = DeliveryEngine(
-            outbox,
-            transport=transport,
-            policy=config.policy,
-            max_batch=config.max_batch,
-            max_age=config.max_age,
-            secrets_dir=config.secrets_dir,
-            environ=self.destinations.environ,
-            log=self.hooks.warn,
-            destinations=self.destinations.all(),
-        )
+        transport = None
+        engine: Deliverer
+        if config.deliverer is not None:
+            engine = config.deliverer(outbox)
+        else:
+            transport = GraphTransport(config.endpoint, timeout=config.timeout)
+            engine = DeliveryEngine(
+                outbox,
+                transport=transport,
+                policy=config.policy,
+                max_batch=config.max_batch,
+                max_age=config.max_age,
+                secrets_dir=config.secrets_dir,
+                environ=self.destinations.environ,
+                log=self.hooks.warn,
+                destinations=self.destinations.all(),
+            )
         chunks = ChunkCommitter(
             outbox,
             source,
@@ -322,7 +348,8 @@ class _Run:
         finally:
             chunks.close()
             engine.stop(0.0 if aborted else 5.0)
-            transport.close()
+            if transport is not None:
+                transport.close()
             source.close()
             self.summary.committed_lines = chunks.committed_lines
             if aborted:
@@ -340,7 +367,7 @@ class _Run:
         stream: IO[bytes],
         add: Callable[[Sequence[QueueItem], int, int], None],
         idle: Callable[[], None],
-        engine: DeliveryEngine | None,
+        engine: Deliverer | None,
     ) -> bool:
         """Read to the end (True) or until stopped (False). ``add`` gets the items of each
         line with the input position and line number after it."""

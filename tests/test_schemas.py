@@ -27,6 +27,7 @@ NAMES = [
     "conversion_leads",
     "custom_data",
     "dataset_quality",
+    "graph_api_version",
     "pyproject_tool_capic",
     "server_event",
     "standard_events",

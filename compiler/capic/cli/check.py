@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from capic.cli.options import today_option
 from capic.lint.render import FORMATS
 
 _LEVELS = ["error", "warning", "info"]
@@ -104,6 +105,7 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 @click.option(
     "--no-cache", is_flag=True, help="Parse and lint every file again (ignore .capic_cache/)."
 )
+@today_option
 def command(
     paths: tuple[str, ...],
     output_format: str,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from capic.cli.options import bundle_trust, bundle_trust_options
 from capic.cli.run_console import Console, Signals
 from capic.runtime.tuning import tune_allocator
 
@@ -98,7 +99,7 @@ def _load_bundle(path: str, env_name: str | None) -> tuple[ModuleType, str, str]
     from capic.bundle import load as bundle_load
 
     try:
-        bundle = bundle_load.load_bundle(path)
+        bundle = bundle_trust().load(path)  # --key / --require-signature (cli.options)
     except bundle_load.BundleError as exc:
         _fail(f"{path}: {exc.describe()}")
     environment = bundle.manifest.environment
@@ -203,6 +204,7 @@ def _load_bundle(path: str, env_name: str | None) -> tuple[ModuleType, str, str]
     default=None,
     help="Run a verified bundle instead of compiling PROJECT.",
 )
+@bundle_trust_options
 @click.option(
     "--queue",
     "queue_url",

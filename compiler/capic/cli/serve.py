@@ -44,6 +44,12 @@ def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
     type=click.Path(exists=True, dir_okay=False),
     help="Ed25519 public key (PEM): the bundle must be signed with it.",
 )
+@_opt(
+    "--require-signature",
+    env="REQUIRE_SIGNED_BUNDLES",
+    is_flag=True,
+    help="Refuse any bundle whose signature --key does not check (as capic run --bundle).",
+)
 @_opt("--env", "env_name", env="ENV", help="Environment (a bundle's must match).")
 @_opt("--host", env="HOST", default="127.0.0.1", show_default=True, help="Public address.")
 @_opt(
@@ -247,6 +253,7 @@ def command(
     project: str | None,
     bundle_path: str | None,
     key: str | None,
+    require_signature: bool,
     env_name: str | None,
     host: str,
     port: int,
@@ -296,6 +303,7 @@ def command(
     if endpoint is not None and not re.match(r"https?://[^/\s]+", endpoint):
         _fail(f"--endpoint must be an http(s) URL, got {endpoint!r}")
     try:
+        from capic.bundle.load import BundleSlot
         from capic.serve.config import Limits, ServeConfig
         from capic.serve.context import TrustedProxies
         from capic.serve.rules import BundleSource, ProjectSource
@@ -354,7 +362,12 @@ def command(
         _fail("--queue-strict checks the Redis queue: use it with --queue")
     setup_logging(log_level)
     source = (
-        BundleSource(bundle_path, env_name=env_name, key=key)
+        BundleSource(
+            bundle_path,
+            env_name=env_name,
+            key=key,
+            slot=BundleSlot(key=key, require_signature=require_signature or key is not None),
+        )
         if bundle_path is not None
         else ProjectSource(project or ".", env_name=env_name)
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from capic.diagnostics import Diagnostic, Severity, Span
+from capic.syntax.redact import redact
 
 if TYPE_CHECKING:
     from capic.lint.config import LintSettings
@@ -106,11 +107,12 @@ def _read_source(result: Origin, rel: str) -> str | None:
     if result.project is not None:
         for f in result.project.files:
             if f.path == rel:
-                return f.text
+                return f.text  # inline tokens already masked when the file was read
     try:
-        return (result.root / rel).read_text(encoding="utf-8")
+        text = (result.root / rel).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
+    return redact(text)  # a file of a project that did not load: masked all the same
 
 
 def sort_key(f: Finding) -> tuple[Any, ...]:

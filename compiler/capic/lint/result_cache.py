@@ -4,8 +4,8 @@ resolving and linting (a pre-commit hook run again, a CI job with ``.capic_cache
 
 The key covers everything a result depends on: capic's code and data files (by path, size and
 modification time), the version, every checked file's content (sha256), the project's
-``capic.toml``, the lint configuration file that applies, the files asked for, and the
-command-line options. Entries live in ``<project root>/.capic_cache/results/``; only the most
+``capic.toml``, the lint configuration file that applies, the files asked for, the
+command-line options and the day (for the Graph API version checks). Entries live in ``<project root>/.capic_cache/results/``; only the most
 recent few are kept. Runs on texts that are not files (stdin, editor buffers, fix rounds) and
 files outside any project are never cached.
 """
@@ -83,9 +83,12 @@ def _file_digest(path: Path) -> str:
 def key(specs: Sequence[ProjectSpec], problems: Sequence[Diagnostic], options: Any) -> str:
     """The key of a run over ``specs`` (the discovered projects) with ``options``."""
     from capic.lint.config import find_config
+    from capic.meta.versions import today
 
     h = hashlib.sha256(f"capic-results-{_FORMAT}\0{_code_fingerprint()}\0".encode())
     h.update(orjson.dumps(options, option=orjson.OPT_SORT_KEYS))
+    # The Graph API version checks (M030-M033) compare with the day (--today, the clock).
+    h.update(f"\0today\0{today().isoformat()}".encode())
     h.update(orjson.dumps([d.to_json() for d in problems]))
     for spec in specs:
         h.update(f"\0root\0{spec.root}\0".encode())

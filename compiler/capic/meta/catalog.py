@@ -337,6 +337,10 @@ def suggest(name: str, candidates: Iterable[str], *, cutoff: float = 0.65) -> st
     pool = sorted(set(candidates))
     if name in pool:
         return name
+    if not pool or len(name) > 2 * max(map(len, pool)) + 8:
+        # Far longer than every candidate: no near miss, and difflib's cost grows with the
+        # product of the lengths (a 200,000-character literal took seconds).
+        return None
     folded = _fold(name)
     for candidate in pool:
         if _fold(candidate) == folded:

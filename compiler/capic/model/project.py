@@ -26,6 +26,7 @@ from capic import __version__
 from capic.codes import code
 from capic.diagnostics import Diagnostic, Severity, Span
 from capic.resources import grammar_text
+from capic.syntax.redact import redact
 
 if TYPE_CHECKING:
     # Imported where the rule model is built: discovery (and a check whose result is cached)
@@ -368,8 +369,9 @@ def _parse_one(
     args: tuple[str, str, str | None, str, bool],
 ) -> tuple[Any, list[Diagnostic], bool, bytes | None]:
     """Parse one file. With a cache directory the entry is written there (by the worker
-    itself, in parallel runs). Returns (AST or None, diagnostics, whether the cache entry was
-    written, the entry's bytes when ``as_json``). Workers send the JSON form back rather than
+    itself, in parallel runs). Returns (AST or None, diagnostics, False when the cache directory
+    cannot be written, the entry's bytes when ``as_json``: None when this tree cannot be
+    encoded). Workers send the JSON form back rather than
     the objects: it is needed for the cache anyway, and orjson plus rebuilding the frozen
     dataclasses costs less than pickling them both ways."""
     from capic.syntax.parser import parse_text
@@ -380,12 +382,19 @@ def _parse_one(
         return tree, diags, False, None
     from capic.syntax import serialize
 
-    encoded = orjson.dumps(
-        [
-            serialize.dump(tree) if tree is not None else None,
-            [serialize.dump_diagnostic(d) for d in diags],
-        ]
-    )
+    try:
+        encoded = orjson.dumps(
+            [
+                serialize.dump(tree) if tree is not None else None,
+                [serialize.dump_diagnostic(d) for d in diags],
+            ]
+        )
+    except orjson.JSONEncodeError:
+        # Deeper than the encoder nests (the front end's limits keep trees well below it):
+        # this file is simply not cached, and a worker leaves it to the parent process.
+        if as_json:
+            return None, [], True, None
+        return tree, diags, True, None
     written = cache_dir is not None and _write_cache_entry(Path(cache_dir), key, encoded)
     if as_json:
         return None, [], written, encoded
@@ -488,6 +497,8 @@ def parse_files(
             )
             continue
         digest = hashlib.sha256(raw).hexdigest()
+        # Inline tokens are masked before anything reads, shows or caches the text.
+        text = redact(text)
         sources.append(
             (ir.SourceFile(rel, digest, text.count("\n") + 1, text), text, cache.key(rel, text))
         )
@@ -520,7 +531,11 @@ def parse_files(
                 for args, (_, _, _, encoded) in zip(
                     todo, pool.map(_parse_one, shipped, chunksize=16), strict=True
                 ):
-                    hits[args[1]] = orjson.loads(encoded or b"null")
+                    if encoded is None:
+                        tree, tree_diags, _, _ = _parse_one((*args[:2], None, args[3], False))
+                        parsed[args[1]] = (tree, tree_diags)
+                    else:
+                        hits[args[1]] = orjson.loads(encoded)
         else:
             for text, rel, cache_dir, key, _ in todo:
                 tree, tree_diags, written, _ = _parse_one(

@@ -4,7 +4,7 @@ Modules by group: requirements (M), schema_failures (V), literals (L), dedup (D)
 consent (P), quality (Q), hygiene (H), serve (W); language (shared blocks and computed event
 names: H050, L050, L051); Meta's 2024-2026 additions: attribution (AppendAttribution: M070,
 M071), leads (Conversion Leads: M072-M074), offline (store events: D070, D071), sensitive
-(L070). ``docs/rules.md`` is generated from the classes
+(L070); versions (M030-M033). ``docs/rules.md`` is generated from the classes
 (``python -m capic.lint.docs``).
 """
 
@@ -23,6 +23,7 @@ from capic.lint.checks import (
     schema_failures,
     sensitive,
     serve,
+    versions,
 )
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "schema_failures",
     "sensitive",
     "serve",
+    "versions",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 from capic.diagnostics import Diagnostic, Severity
@@ -77,9 +79,16 @@ class FullRenderer(Renderer):
         return _finish(out, result, options)
 
 
+@functools.lru_cache(maxsize=8)
+def _lines(text: str) -> list[str]:
+    """The lines of a file, split once for all of its frames (a file with thousands of
+    findings was split once per finding)."""
+    return text.split("\n")
+
+
 def _frame(text: str, d: Diagnostic, options: RenderOptions) -> list[str]:
     assert d.span is not None
-    lines = text.split("\n")
+    lines = _lines(text)
     first = d.span.line
     last = min(d.span.end_line, first + _MAX_FRAME_LINES - 1)
     if first < 1 or first > len(lines):

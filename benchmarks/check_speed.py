@@ -1,6 +1,7 @@
 """How fast is `capic check`? Cold, warm, and after one file changed, on generated projects.
 
     python benchmarks/check_speed.py [--sizes 10 100 1000] [--repeat 3] [--keep DIR]
+    python benchmarks/check_speed.py --one-file [--repeat 15]
 
 For each size the script generates a project (capic.toml, pixels, shared elements, three
 environments, and N rule files of about 40 lines, each with a different rule: standard and
@@ -13,6 +14,11 @@ times include interpreter start-up and imports, as a user or CI sees them):
 
 It prints wall times (median of ``--repeat`` runs), lines per second, and how time grows with
 the number of files. It is a measurement, not a test: run it by hand (``make bench``).
+
+``--one-file`` measures what a pre-commit hook costs: ``capic check rules/purchase.capi`` in a
+copy of ``samples/storefront`` (the file unchanged since the last run, and edited before each
+run), against ``capic --version`` (interpreter and CLI start-up) measured in the same run,
+interleaved, so that the ratio holds whatever else the machine is doing. Target: 2.5x.
 """
 
 from __future__ import annotations
@@ -183,12 +189,82 @@ def startup() -> float:
     return statistics.median(times)
 
 
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "storefront"
+
+
+def _timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{command} failed ({done.returncode}):\n{done.stderr}")
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def one_file(repeat: int) -> None:
+    """`capic check FILE` against `capic --version`, interleaved in one run."""
+    base = Path(tempfile.mkdtemp(prefix="capic-one-file-"))
+    try:
+        root = base / "storefront"
+        shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".capic_cache"))
+        # As in a rules repository: a git top level with a .gitignore (which capic reads).
+        (root / ".git").mkdir()
+        (root / ".gitignore").write_text(".capic_cache/\n__pycache__/\n*.sarif\n", encoding="utf-8")
+        target = root / "rules" / "purchase.capi"
+        original = target.read_text(encoding="utf-8")
+        capic = [sys.executable, "-m", "capic"]
+        check = [*capic, "check", "rules/purchase.capi"]
+        # Byte code as an installed package has it (pip compiles on install), kept out of the
+        # source tree; PYTHONDONTWRITEBYTECODE would make every run compile every module.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(base / "pycache")
+        for _ in range(2):  # fill the caches, as any earlier run of the hook has
+            _timed(check, root, env)
+            _timed([*capic, "--version"], root, env)
+        runs: dict[str, list[tuple[float, float]]] = {"version": [], "unchanged": [], "edited": []}
+        load_before = os.getloadavg()
+        for n in range(repeat):
+            runs["version"].append(_timed([*capic, "--version"], root, env))
+            runs["unchanged"].append(_timed(check, root, env))
+            target.write_text(original + f"# edit {n}\n", encoding="utf-8")
+            runs["edited"].append(_timed(check, root, env))
+        load_after = os.getloadavg()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    print(
+        f"one-file check of samples/storefront/rules/purchase.capi ({os.cpu_count()} CPUs, "
+        f"load average {load_before[0]:.2f} -> {load_after[0]:.2f}, Python "
+        f"{sys.version.split()[0]}, median of {repeat}, interleaved)"
+    )
+    wall = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in runs.items()}
+    for kind in ("version", "unchanged", "edited"):
+        label = "capic --version" if kind == "version" else f"capic check FILE ({kind})"
+        print(
+            f"  {label:<32} {wall[kind]:.3f} s wall  {cpu[kind]:.3f} s cpu"
+            + ("" if kind == "version" else f"  x{wall[kind] / wall['version']:.2f} of start-up")
+        )
+    print(f"ratio_unchanged={wall['unchanged'] / wall['version']:.2f}")
+    print(f"ratio_edited={wall['edited'] / wall['version']:.2f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument(
+        "--repeat", type=int, help="runs per measurement (median; default 3, 15 with --one-file)"
+    )
     parser.add_argument("--keep", type=Path, help="generate the projects here and keep them")
+    parser.add_argument(
+        "--one-file", action="store_true", help="only the one-file (pre-commit) measurement"
+    )
     args = parser.parse_args(argv)
+    if args.one_file:
+        one_file(args.repeat or 15)
+        return
+    args.repeat = args.repeat or 3
     base = args.keep or Path(tempfile.mkdtemp(prefix="capic-check-speed-"))
     print(
         f"capic check speed ({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The end-to-end demo on the bundled storefront sample (run by `make demo`):
-# check -> rule tests -> production bundle -> local Graph API emulator -> deliver the sample
+# check -> rule tests -> production bundle -> its report over the sample events (an HTML page
+# that stays after the demo) -> local Graph API emulator -> deliver the sample
 # events through the bundle with `capic run` -> serve the same bundle live with `capic serve`
 # and post the events to it -> what the emulator received.
 set -euo pipefail
@@ -48,6 +49,11 @@ step "capic build $SAMPLE --env production"
 BUNDLE=$(capic build "$SAMPLE" --env production -o "$WORK/dist")
 capic verify "$BUNDLE"
 capic inspect "$BUNDLE"
+
+step "capic report: what the production bundle would send for $SAMPLE/events.jsonl (nothing is sent)"
+REPORT="${CAPIC_DEMO_REPORT:-$PWD/build/demo/storefront-report.html}"
+capic report --bundle "$BUNDLE" --events "$SAMPLE/events.jsonl" -o "$REPORT"
+echo "open it in a browser: $REPORT"
 
 step "start the local Graph API emulator"
 PORT=$(free_port)

@@ -8,7 +8,11 @@ set -euo pipefail
 
 # command -> Debian package that provides it
 declare -A PACKAGES=(
-  [wrk]=wrk    # benchmarks/serve.py: the HTTP load generator
+  [wrk]=wrk             # benchmarks/serve.py: the HTTP load generator
+  [chromium]=chromium   # tests/test_report_browser.py: renders capic report's page headless
+  [node]=nodejs         # editors/vscode: the TextMate grammar tests, `node --check` of the client
+  [npm]=npm             # installs editors/vscode's tools from its lockfile (make vscode)
+  [redis-server]=redis-server   # tests/redis_harness.py: the Redis Streams queue tests
 )
 
 missing=()

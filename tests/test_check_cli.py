@@ -138,7 +138,7 @@ def test_select_ignore_and_extend_select_on_the_command_line(tmp_path: Path) -> 
     root = project(tmp_path / "p", {"a.capi": PIXEL + BAD_RULE + "element spare = event.x\n"})
 
     def codes(*args: str) -> set[str]:
-        _, out, _ = run(str(root), "--output-format", "json", *args)
+        _, out, _ = run(str(root), "--output-format", "json", "--show-info", *args)
         return {d["code"] for d in json.loads(out)}
 
     assert codes() >= {"L001", "H001", "Q002"}
@@ -159,17 +159,30 @@ def test_output_file_and_no_colour(tmp_path: Path) -> None:
     assert "\x1b[" not in full
 
 
-def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
-    from capic.cli.check import _colour
+def test_colour_on_a_terminal_forced_or_never() -> None:
+    from capic.lint.render import use_colour
 
+    def colour(mode: str = "auto", tty: bool = True, human: bool = True, **env: str) -> bool:
+        return use_colour(mode, human=human, to_terminal=tty, environ=env)
+
+    assert colour() and not colour(tty=False) and not colour(human=False)
+    assert not colour(NO_COLOR="1") and not colour(CAPIC_NO_COLOR="1")
+    assert colour(tty=False, FORCE_COLOR="1")  # CI logs render ANSI but are not terminals
+    assert not colour(FORCE_COLOR="1", NO_COLOR="1")  # NO_COLOR wins, as in CPython
+    assert colour("always", tty=False, NO_COLOR="1") and not colour("never")
+    assert not colour("always", human=False)  # JSON, SARIF, ... never
+
+
+def test_color_option_and_force_color(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = project(tmp_path / "p", {"a.capi": PIXEL + BAD_RULE})
+    assert "\x1b[" in run(str(root), "--color", "always")[1]
+    assert "\x1b[" not in run(str(root), "--color", "never")[1]
     monkeypatch.delenv("CAPIC_NO_COLOR", raising=False)
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
-    assert _colour(None, human=True)
-    assert not _colour("out.txt", human=True)
-    assert not _colour(None, human=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert "\x1b[" in run(str(root), "--output-format", "concise")[1]
+    assert "\x1b[" not in run(str(root), "--output-format", "json")[1]
     monkeypatch.setenv("NO_COLOR", "1")
-    assert not _colour(None, human=True)
+    assert "\x1b[" not in run(str(root))[1]
 
 
 def test_default_path_is_the_working_directory(

@@ -19,7 +19,13 @@ from tests.conftest import REPO, assert_golden
 
 PROJECT = REPO / "tests" / "data" / "lint" / "golden"
 GOLDEN = REPO / "tests" / "golden" / "check"
-_EXTENSIONS = {"json": "json", "sarif": "sarif.json", "junit": "xml"}
+_EXTENSIONS = {
+    "json": "json",
+    "sarif": "sarif.json",
+    "junit": "xml",
+    "gitlab": "json",
+    "rdjson": "json",
+}
 
 
 @pytest.fixture
@@ -31,7 +37,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["check", "--no-cache", *args])
+    """`capic check` with info notes shown (the goldens cover how every format prints them)."""
+    result = CliRunner().invoke(cli, ["check", "--no-cache", "--show-info", *args])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.stdout
 
@@ -60,7 +67,7 @@ def test_json_is_a_bare_array_with_ruffs_fields(project: Path) -> None:
     for item in items:
         assert set(item) == {
             "code", "name", "message", "severity", "filename", "location", "end_location",
-            "url", "help", "data",
+            "fix", "url", "help", "data",
         }  # fmt: skip
         assert set(item["location"]) == {"row", "column"}
         assert item["url"].startswith("https://") and "#" in item["url"]
@@ -85,7 +92,7 @@ def test_sarif_has_what_github_code_scanning_requires(project: Path) -> None:
         assert rule["defaultConfiguration"]["level"] in {"error", "warning", "note"}
         assert rule["helpUri"].startswith("https://")
     bases = run_["originalUriBaseIds"]
-    assert bases["PROJECTROOT"]["uri"].endswith("/")
+    assert "uri" not in bases["SRCROOT"]  # never an absolute path
     assert run_["results"]
     for result in run_["results"]:
         assert result["message"]["text"]
@@ -93,7 +100,7 @@ def test_sarif_has_what_github_code_scanning_requires(project: Path) -> None:
         assert result["level"] in {"error", "warning", "note"}
         location = result["locations"][0]["physicalLocation"]
         uri = location["artifactLocation"]["uri"]
-        assert location["artifactLocation"]["uriBaseId"] == "PROJECTROOT"
+        assert location["artifactLocation"]["uriBaseId"] == "SRCROOT"
         assert not uri.startswith(("/", "file:")) and ":" not in uri
         assert (project / uri).is_file()
         region = location["region"]

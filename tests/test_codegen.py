@@ -114,7 +114,15 @@ def test_module_api() -> None:
         module = api.load_compiled(api.compile_project(result.project, env))
         assert env == module.ENVIRONMENT
         assert module.PROJECT == "storefront"
-        assert module.SETTINGS == {"default_country": "us", "dob_order": "mdy"}
+        assert module.SETTINGS == {
+            "default_country": "us",
+            "dob_order": "mdy",
+            "meta": {
+                "physical_store_window_days": 7,
+                "append_attribution_checks": True,
+                "append_attribution_originals": ["Purchase", "fb_mobile_purchase"],
+            },
+        }
         assert [r["name"] for r in module.RULES] == [r.name for r in result.project.rules]
         purchase = next(r for r in module.RULES if r["name"] == "MetaConversion_Purchase")
         assert purchase == {

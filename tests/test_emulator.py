@@ -412,3 +412,56 @@ def test_chunked_request_body(emu: EmulatorHandle) -> None:
     response = HTTP.post(f"{emu.url}/{VERSION}/{PIXEL}/events", content=chunks())
     assert response.status_code == 200, response.text
     assert response.json()["events_received"] == 1
+
+
+def test_appsecret_proof_is_checked_like_meta() -> None:
+    import hashlib
+    import hmac
+
+    proof = hmac.new(b"app-secret", TOKEN.encode(), hashlib.sha256).hexdigest()
+    with start(token=TOKEN, app_secret="app-secret", now=lambda: NOW) as handle:
+        missing = post(handle, [ev(1)])
+        wrong = post(handle, [ev(1)], extra={"appsecret_proof": "0" * 64})
+        right = post(handle, [ev(1)], extra={"appsecret_proof": proof})
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == 100
+    assert "require an appsecret_proof" in missing.json()["error"]["message"]
+    assert wrong.status_code == 400
+    assert (
+        wrong.json()["error"]["message"] == "Invalid appsecret_proof provided in the API argument"
+    )
+    assert right.status_code == 200 and right.json()["events_received"] == 1
+
+
+def test_cli_fixed_clock(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "capic",
+            "emulator",
+            "--token",
+            TOKEN,
+            "--now",
+            "2025-06-15T15:06:40Z",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "compiler")},
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[-1]
+        body = {"data": [ev(1)], "access_token": TOKEN}  # event_time 1750000000 = that moment
+        response = HTTP.post(f"{url}/{VERSION}/{PIXEL}/events", json=body)
+        assert response.status_code == 200, response.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    bad = subprocess.run(
+        [sys.executable, "-m", "capic", "emulator", "--now", "yesterday"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "compiler")},
+    )
+    assert bad.returncode == 2 and "--now" in bad.stderr and "Traceback" not in bad.stderr

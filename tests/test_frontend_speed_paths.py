@@ -169,3 +169,19 @@ def test_a_focused_file_in_a_clean_project_still_reports_only_itself(tmp_path: P
     code, _ = _run(str(root / "rules" / "r.capi"))
     assert code == 0
     assert api.check([root / "rules" / "r.capi"]).exit_code == 0
+
+
+def test_lark_is_pinned_to_the_version_of_the_tables() -> None:
+    """The fast parse path runs only with the Lark its tables were generated with; the
+    dependency admits exactly that version (bump both with scripts/gen_parser_tables.py)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    from capic.syntax import _tables
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    lark = next(Requirement(r) for r in data["project"]["dependencies"] if r.startswith("lark"))
+    assert lark.specifier.contains(_tables.LARK_VERSION)
+    nearby = ["1.2.2", "1.3.0", "1.3.2", "1.4.0", "2.0.0"]
+    assert not [v for v in nearby if v != _tables.LARK_VERSION and lark.specifier.contains(v)]

@@ -77,6 +77,22 @@ def test_every_standard_event_has_a_rule_and_a_test(project: Path) -> None:
     assert "eventId" in str(element.value)
 
 
+def test_test_titles_agree_with_their_expectations(project: Path) -> None:
+    """A title that says nothing is sent expects nothing; one that names events expects them."""
+    result = api.load_project(project)
+    assert result.project is not None
+    for test in result.project.tests:
+        sent = {e.event for e in test.expectations if e.kind == "sends"}
+        title = test.name.lower()
+        if re.search(r"\bno(thing)?\b.*\b(sen[dt]s?|rule|conversion)\b", title) and not re.search(
+            r"\bno other\b", title
+        ):
+            assert not sent, f"{test.name!r} expects {sorted(sent)} to be sent"
+        for event in EXPECTED_EVENTS:
+            if re.search(rf"\bsends {event}\b", test.name):
+                assert event in sent, f"{test.name!r} does not expect {event}"
+
+
 def test_custom_data_meta_requires_or_recommends(project: Path) -> None:
     from capic.meta import catalog
 

@@ -62,7 +62,7 @@ def test_every_check_has_a_passing_case_and_most_a_failing_one() -> None:
 @pytest.mark.parametrize(("code", "index", "case"), CASES, ids=[f"{c}-{i}" for c, i, _ in CASES])
 def test_check_fixture(code: str, index: int, case: dict[str, Any], tmp_path: Path) -> None:
     root = build(tmp_path / "project", case)
-    result = api.check([root], env=case.get("env"), use_cache=False)
+    result = api.check([root], env=case.get("env"), use_cache=False, show_info=True)
     target = case.get("file", "main.capi")
     found = [
         d

@@ -53,8 +53,9 @@ def repo(tmp_path: Path) -> Path:
 def test_selection_by_prefix_and_specificity() -> None:
     defaults = default_codes()
     assert selection(None, [], [], defaults) == frozenset(defaults)
-    assert selection(["D"], [], [], defaults) == {"D001", "D002", "D003"}
-    assert selection(["D"], [], ["D002"], defaults) == {"D001", "D003"}
+    assert selection(["D"], [], [], defaults) == {"D001", "D002", "D003", "D070", "D071"}
+    assert selection(["D00"], [], [], defaults) == {"D001", "D002", "D003"}
+    assert selection(["D"], [], ["D002"], defaults) == {"D001", "D003", "D070", "D071"}
     assert selection(None, ["D002"], ["D"], defaults) >= {"D002"}
     assert "D001" not in selection(None, ["D002"], ["D"], defaults)
     assert selection(["ALL"], [], ["ALL"], defaults) == frozenset()

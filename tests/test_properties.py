@@ -372,7 +372,7 @@ def test_mangled_file_through_the_loader_and_the_cli(
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        assert [d.code for d in result.diagnostics] == ["C002"]
+        assert [d.code for d in result.diagnostics] == ["C003"]
         text = data.decode("utf-8", errors="replace")
     for d in result.diagnostics:
         assert_inside(d, text)
@@ -381,11 +381,13 @@ def test_mangled_file_through_the_loader_and_the_cli(
     assert out.exception is None or isinstance(out.exception, SystemExit), out.exception
     assert out.exit_code in (0, 1, 2)
     assert "Traceback" not in out.output and "internal error" not in out.output
-    location = re.compile(rf"^{re.escape(str(path))}:\d+:\d+: [A-Z]+\d+ ")
+    location = re.compile(
+        rf"^{re.escape(str(path))}:\d+:\d+: [A-Z]+\d+( \[\*\])? (error|warning|info): "
+    )
     for line in out.stdout.splitlines():
         if line.startswith(str(path)):
             assert location.match(line), line
-    if any(d.code.startswith(("S", "R")) for d in result.diagnostics):
+    if any(d.code.startswith(("S", "R", "C003")) for d in result.diagnostics):
         assert out.exit_code == 1
 
 

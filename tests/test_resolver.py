@@ -413,8 +413,8 @@ def test_loose_files_form_one_ad_hoc_project(
     result = check("two.capi", cwd=tmp_path, monkeypatch=monkeypatch)
     assert result.exit_code == 1
     assert frontend_lines(result.stdout) == [
-        "two.capi:1:25: R001 unknown pixel `shop`",
-        "two.capi:1:44: R002 unknown name `email`",
+        "two.capi:1:25: R001 error: unknown pixel `shop`",
+        "two.capi:1:44: R002 error: unknown name `email`",
     ]
 
 
@@ -439,15 +439,17 @@ def test_a_file_inside_a_project_is_checked_in_its_context(
     result = check("rules/lead.capi", cwd=tmp_path, monkeypatch=monkeypatch)
     assert result.exit_code == 1
     # `email` and `shop` come from other files; only this file's problems are reported.
-    assert frontend_lines(result.stdout) == ["rules/lead.capi:3:29: R002 unknown name `phnoe`"]
+    assert frontend_lines(result.stdout) == [
+        "rules/lead.capi:3:29: R002 error: unknown name `phnoe`"
+    ]
     # From inside a subdirectory, paths are shown relative to the working directory.
     result = check("lead.capi", cwd=tmp_path / "rules", monkeypatch=monkeypatch)
-    assert frontend_lines(result.stdout) == ["lead.capi:3:29: R002 unknown name `phnoe`"]
+    assert frontend_lines(result.stdout) == ["lead.capi:3:29: R002 error: unknown name `phnoe`"]
     # The whole project reports both files.
     result = check(".", cwd=tmp_path, monkeypatch=monkeypatch)
     assert frontend_lines(result.stdout) == [
-        "elements.capi:2:18: R002 unknown name `nope`",
-        "rules/lead.capi:3:29: R002 unknown name `phnoe`",
+        "elements.capi:2:18: R002 error: unknown name `nope`",
+        "rules/lead.capi:3:29: R002 error: unknown name `phnoe`",
     ]
 
 
@@ -464,8 +466,8 @@ def test_every_file_is_reported_in_one_run(tmp_path: Path, monkeypatch: pytest.M
     result = check(".", cwd=tmp_path, monkeypatch=monkeypatch)
     assert result.exit_code == 1
     assert frontend_lines(result.stdout) == [
-        "a.capi:1:16: S019 missing ',' between items",
-        "b.capi:1:13: S014 strings use double quotes",
+        "a.capi:1:16: S019 error: missing ',' between items",
+        "b.capi:1:13: S014 error: strings use double quotes",
     ]
 
 
@@ -477,12 +479,12 @@ def test_non_utf8_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         'element city = "Z\xfcrich"\n# caf\xe9\n'.encode("latin-1")
     )
     result = api.load_project(tmp_path / "latin1.capi")
-    assert codes(result.diagnostics) == [("C002", "latin1.capi", 1, 1)]
+    assert codes(result.diagnostics) == [("C003", "latin1.capi", 1, 1)]
     assert result.diagnostics[0].help == "save the file as UTF-8"
     cli_result = check("latin1.capi", cwd=tmp_path, monkeypatch=monkeypatch)
-    assert cli_result.exit_code == 2  # an unreadable input, like a broken capic.toml
+    assert cli_result.exit_code == 1  # a finding about that file, like ruff's E902
     assert frontend_lines(cli_result.stdout) == [
-        "latin1.capi:1:1: C002 latin1.capi: not valid UTF-8 (byte 17)"
+        "latin1.capi:1:1: C003 error: latin1.capi: not valid UTF-8 (byte 17)"
     ]
 
 
@@ -491,10 +493,10 @@ def test_missing_file_is_a_diagnostic_not_a_traceback(
 ) -> None:
     result = check("missing.capi", cwd=tmp_path, monkeypatch=monkeypatch)
     assert result.exit_code == 2  # a usage error: nothing to check
-    assert "C002 missing.capi: no such file" in result.stdout
+    assert "C002 error: missing.capi: no such file" in result.stdout
     result = check("no_such_dir", cwd=tmp_path, monkeypatch=monkeypatch)
     assert result.exit_code == 2
-    assert "C002 no_such_dir: no such file or directory" in result.stdout
+    assert "C002 error: no_such_dir: no such file or directory" in result.stdout
 
 
 def test_capic_parse_on_broken_input_exits_1(tmp_path: Path) -> None:

@@ -124,3 +124,16 @@ def test_retry_hint_business_use_case_usage() -> None:
     assert retry_hint(both) == 600.0
     assert retry_hint({"x-business-use-case-usage": "not json"}) is None
     assert retry_hint({"x-business-use-case-usage": '{"1": "x"}'}) is None
+
+
+def test_a_rejected_appsecret_proof_stops_like_a_rejected_token() -> None:
+    body = {
+        "error": {
+            "message": "Invalid appsecret_proof provided in the API argument",
+            "type": "GraphMethodException",
+            "code": 100,
+        }
+    }
+    policy = RetryPolicy()
+    assert policy.classify(400, body, None, batch_size=1000) == "fatal_token"
+    assert policy.classify(400, body, None, batch_size=1) == "fatal_token"

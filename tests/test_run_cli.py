@@ -356,7 +356,9 @@ def test_default_outbox_location(runner: CliRunner, project_copy: Path) -> None:
     assert "5 delivered" in result.stderr
 
 
-def test_inline_token_is_used_but_never_stored(runner: CliRunner, tmp_path: Path) -> None:
+def test_inline_token_is_never_used_printed_or_stored(runner: CliRunner, tmp_path: Path) -> None:
+    """A token written in a rule file is an error (P003) and masked by the front end: a run
+    from the project stops before sending anything, and says why (never the value)."""
     from capic.emulator import start
 
     project = tmp_path / "inline"
@@ -376,11 +378,11 @@ def test_inline_token_is_used_but_never_stored(runner: CliRunner, tmp_path: Path
     events.write_bytes(orjson.dumps({"t": int(time.time()), "email": "A@B.example"}) + b"\n")
     with start(token=TOKEN) as emulator:
         result = run(runner, str(project), "--events", str(events), "--endpoint", emulator.url)
-        assert result.exit_code == 0, result.stderr
-        [received] = emulator.received()
-    assert received["event"]["user_data"] == {"em": sha("a@b.example")}
+        assert result.exit_code == 2, result.stderr
+        assert "was written in a rule file (P003)" in result.stderr
+        assert emulator.received() == []
     stored = b"".join(p.read_bytes() for p in (project / ".capic_outbox").glob("*.sqlite*"))
-    assert stored and TOKEN.encode() not in stored
+    assert TOKEN.encode() not in stored
     assert TOKEN not in result.stdout + result.stderr
     dry = run(runner, str(project), "--events", str(events), "--dry-run")
     assert dry.exit_code == 0 and TOKEN not in dry.stdout + dry.stderr

@@ -81,7 +81,30 @@ def good(**changes: Any) -> dict[str, Any]:
         ({"user_data": {"fn": H, "ge": H}, "action_source": "email"}, BROAD_USER_DATA),
         ({"user_data": {"db": H, "client_user_agent": "UA"}}, BROAD_USER_DATA),
         ({"user_data": {"ct": H, "zp": H, "client_user_agent": "UA"}}, BROAD_USER_DATA),
-        ({"user_data": {"fbp": "fb.1.1.1"}, "action_source": "app"}, None),
+        ({"user_data": {"fbp": "fb.1.1.1"}, "action_source": "app"}, "app event without app_data"),
+        ({"action_source": "app", "app_data": {"advertiser_tracking_enabled": 1}}, None),
+        (
+            {"action_source": "business_messaging"},
+            "business_messaging event without messaging_channel",
+        ),
+        ({"action_source": "business_messaging", "messaging_channel": "whatsapp"}, None),
+        ({"custom_data": {"currency": "EUR"}}, "Purchase without custom_data.value"),
+        ({"custom_data": ...}, "Purchase without custom_data.currency"),
+        (
+            {"custom_data": {"currency": "XYZ", "value": 1}},
+            "custom_data.currency is not an ISO 4217 code",
+        ),
+        (
+            {"custom_data": {"currency": "EUR", "value": float("inf")}},
+            "custom_data.value out of range",
+        ),
+        ({"custom_data": {"currency": "EUR", "value": 2**64}}, "custom_data.value out of range"),
+        ({"custom_data": {"currency": "EUR", "value": -1}}, "custom_data.value is negative"),
+        (
+            {"referrer_url": "https://r.example/" + "r" * 9000},
+            "referrer_url longer than 8,192 characters",
+        ),
+        ({"event_name": "Lead", "custom_data": ...}, None),
     ],
 )
 def test_validate_event(changes: dict[str, Any], reason: str | None) -> None:

@@ -21,9 +21,13 @@ from capic.resources import data_dir, load_schema, schema_names
 NAMES = [
     "action_sources",
     "app_data",
+    "append_attribution",
     "bundle_manifest",
     "config",
+    "conversion_leads",
     "custom_data",
+    "dataset_quality",
+    "graph_api_version",
     "pyproject_tool_capic",
     "server_event",
     "standard_events",

@@ -57,7 +57,9 @@ def parse(text: str, path: str = "<string>") -> LoadResult:
     from capic.model import ir
     from capic.model.resolve import resolve
     from capic.syntax.parser import parse_text
+    from capic.syntax.redact import redact
 
+    text = redact(text)
     tree, diags = parse_text(text, path)
     root = Path.cwd()
     config = ir.ProjectConfig(name=Path(path).stem or "inline")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from capic.diagnostics import Diagnostic, Severity, Span
+from capic.diagnostics import Diagnostic, Fix, Severity, Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +24,17 @@ class CodeInfo:
     fix: str
 
     def diagnostic(
-        self, message: str, span: Span | None, help: str | None = None, **data: object
+        self,
+        message: str,
+        span: Span | None,
+        help: str | None = None,
+        *,
+        fix: Fix | None = None,
+        **data: object,
     ) -> Diagnostic:
-        return Diagnostic(self.code, self.name, self.severity, message, span, help, dict(data))
+        return Diagnostic(
+            self.code, self.name, self.severity, message, span, help, dict(data), fix=fix
+        )
 
 
 _E = Severity.ERROR
@@ -215,6 +223,52 @@ FRONTEND_CODES: dict[str, CodeInfo] = {
             "Finish the declaration (often: add the closing braces).",
         ),
         CodeInfo(
+            "S030",
+            "nesting-too-deep",
+            "syntax",
+            _E,
+            "Something nested more than 64 levels deep: blocks, sections, object entries, "
+            "calls, lists, `not`s and every operator of a chain each count one level.",
+            "capic bounds nesting far below where its own stages or the Python compiler that "
+            "loads the generated module would fail; no real rule comes close.",
+            "when not not not ... not event.flag   (65 times)\n"
+            'when event.type == "a" or event.type == "b" or ...   (65 comparisons)',
+            "Split the expression into elements; write a long chain of `or` comparisons as "
+            '`event.type in ["a", "b", ...]`.',
+        ),
+        CodeInfo(
+            "S031",
+            "text-too-long",
+            "syntax",
+            _E,
+            "A string, regex or name longer than 16,384 characters.",
+            "Rule files hold rules, not data; values that long belong in the event.",
+            'element banner = "...(20,000 characters)..."',
+            "Read the value from the event or shorten it.",
+        ),
+        CodeInfo(
+            "S032",
+            "number-out-of-range",
+            "syntax",
+            _E,
+            "An integer outside the signed 64-bit range, or a number too large for a 64-bit float.",
+            "Neither JSON encoders nor the Graph API accept such numbers: the event would "
+            "fail to encode at run time.",
+            "custom { value = 123456789012345678901234567890 }",
+            "Use a number between -9223372036854775808 and 9223372036854775807 (or a string).",
+        ),
+        CodeInfo(
+            "S033",
+            "declaration-too-large",
+            "syntax",
+            _E,
+            "One top-level declaration with more than 50,000 parts (names, literals, "
+            "operators, entries).",
+            "capic bounds the work one declaration can cause in every stage.",
+            'test "t" { event = { ... (a 60,000-item list) ... } }',
+            "Split the declaration, or shorten the literal.",
+        ),
+        CodeInfo(
             "S050",
             "incomplete-if-expression",
             "syntax",
@@ -389,6 +443,18 @@ FRONTEND_CODES: dict[str, CodeInfo] = {
             "Choose another name.",
         ),
         CodeInfo(
+            "R030",
+            "expansion-too-deep",
+            "references",
+            _E,
+            "An expression more than 64 levels deep once the elements it uses are written "
+            "out (each element reference counts one level more than the element itself).",
+            "The code generator writes elements into the rules that use them; a long chain "
+            "of elements would make code deeper than capic and Python can compile.",
+            "element e1 = not event.flag\nelement e2 = not e1\n...\nelement e70 = not e69",
+            "Shorten the chain of elements or simplify the expressions in it.",
+        ),
+        CodeInfo(
             "R050",
             "shared-kind-mismatch",
             "references",
@@ -466,10 +532,21 @@ FRONTEND_CODES: dict[str, CodeInfo] = {
             "unreadable-file",
             "config",
             _E,
-            "A rule file could not be read (missing, a directory, or not UTF-8).",
-            "capic checks files as UTF-8 text.",
+            "A path given to capic does not exist, or a rule file could not be read.",
+            "capic cannot check what it cannot read; the run stops with exit status 2.",
             "capic check missing.capi",
-            "Pass existing UTF-8 .capi files or a project directory.",
+            "Pass existing .capi files or a project directory.",
+        ),
+        CodeInfo(
+            "C003",
+            "invalid-encoding",
+            "config",
+            _E,
+            "A rule file is not valid UTF-8.",
+            "capic reads rule files as UTF-8 text; a file in another encoding (Latin-1, UTF-16) "
+            "cannot be parsed, so nothing in it is checked or compiled.",
+            "rules/purchase.capi saved as Windows-1252 with a `é` in a comment",
+            "Save the file as UTF-8 (a UTF-8 byte order mark is accepted).",
         ),
     ]
 }

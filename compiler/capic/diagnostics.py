@@ -63,6 +63,60 @@ class Span:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+class Applicability(enum.Enum):
+    """How sure a fix is, as in ruff: ``--fix`` applies safe fixes, ``--unsafe-fixes`` both."""
+
+    #: The edit keeps what the rules mean, or makes them mean what was certainly meant.
+    SAFE = "safe"
+    #: The edit is very likely right but changes what is sent (review it).
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace the text of ``span`` (end exclusive; an empty span inserts) with ``content``."""
+
+    span: Span
+    content: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"content": self.content, "span": self.span.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Edit:
+        return cls(Span.from_json(data["span"]), data["content"])
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A machine-applicable change that resolves a diagnostic (edits in one file)."""
+
+    #: What the fix does, e.g. "Replace `Purcahse` with `Purchase`".
+    message: str
+    edits: tuple[Edit, ...]
+    applicability: Applicability = Applicability.SAFE
+
+    @classmethod
+    def replace(cls, span: Span, content: str, message: str, *, safe: bool = True) -> Fix:
+        applicability = Applicability.SAFE if safe else Applicability.UNSAFE
+        return cls(message, (Edit(span, content),), applicability)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "applicability": self.applicability.value,
+            "edits": [e.to_json() for e in self.edits],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Fix:
+        return cls(
+            data["message"],
+            tuple(Edit.from_json(e) for e in data["edits"]),
+            Applicability(data["applicability"]),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Related:
     """Another place a diagnostic concerns (SARIF ``relatedLocations``): e.g. the send that
@@ -87,6 +141,8 @@ class Diagnostic:
     data: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     #: Other places it concerns; the first is the send, for a finding in a shared block.
     related: tuple[Related, ...] = ()
+    #: The edit that resolves it, when the right one is certain (``capic check --fix``).
+    fix: Fix | None = field(default=None, compare=False, hash=False)
 
     def sort_key(self) -> tuple[Any, ...]:
         if self.span is None:
@@ -103,6 +159,7 @@ class Diagnostic:
             "span": self.span.to_json() if self.span else None,
             "data": self.data,
             "related": [r.to_json() for r in self.related],
+            "fix": self.fix.to_json() if self.fix else None,
         }
 
 

@@ -5,9 +5,9 @@ Steps: lint the project for the environment (refuse on errors), resolve the envi
 test event code, a token that is not a reference), compile the rule module, and pack::
 
     manifest.json     what the bundle is (schema: schemas/bundle_manifest.schema.json)
-    model.json        the rule model (IR) as canonical JSON
+    model.json        the rule model (IR) as canonical JSON, without the tests
     rules.py          the generated rule module
-    sources/...       capic.toml and the .capi files, as they were
+    sources/...       capic.toml and the .capi files, as they were but for test blocks
     signature.json    optional: Ed25519 over the canonical manifest (--sign-key)
 
 Reproducible: the same inputs give the same bytes (see :mod:`capic.bundle.archive`); nothing
@@ -44,6 +44,8 @@ from capic.bundle.manifest import (
 from capic.bundle.model import rules_summary, send_test_event_codes
 from capic.bundle.verify import PRODUCTION_ENVIRONMENTS
 from capic.diagnostics import Diagnostic, Severity
+from capic.syntax.redact import SECRET_SETTINGS
+from capic.syntax.redact import find as find_inline_secrets
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -55,7 +57,7 @@ if TYPE_CHECKING:
 __all__ = ["BuildError", "BuildResult", "build_bundle", "bundle_file_name", "content_revision"]
 
 #: Pixel settings whose referenced values are secrets (scanned for in the bundle bytes).
-_SECRET_SETTINGS = ("access_token", "app_secret")
+_SECRET_SETTINGS = SECRET_SETTINGS
 #: Shorter values are too likely to occur by chance to be searched for.
 _MIN_SCANNED_SECRET = 8
 
@@ -235,7 +237,44 @@ def _sources(load: LoadResult, project: Project) -> dict[str, bytes]:
             ) from None
         if digest is not None and sha256_hex(data) != digest:
             raise BuildError(f"{rel}: changed during the build; build again", exit_code=2)
+        inline = find_inline_secrets(data.decode("utf-8", "replace"))
+        if inline:
+            # Even when P003 is ignored: a bundle never carries a token value.
+            where = ", ".join(f"{rel}:{s.line}:{s.column} ({s.key})" for s in inline)
+            raise BuildError(
+                f"a secret is written in the rule files at {where}; bundles carry only "
+                'env("VAR") or secret("NAME") references, never token values',
+                load=load,
+            )
         out[f"{SOURCES_DIR}/{Path(rel).as_posix()}"] = data
+    return out
+
+
+def _without_tests(project: Project, sources: dict[str, bytes]) -> dict[str, bytes]:
+    """The sources with every test block blanked (and the comment lines right above it): test
+    fixtures are sample customer data and never ship. Lines are kept (blank), so the spans in
+    model.json still point at the rules."""
+    by_file: dict[str, list[Any]] = {}
+    for test in project.tests:
+        by_file.setdefault(test.file, []).append(test.span)
+    out = dict(sources)
+    for rel, spans in by_file.items():
+        key = f"{SOURCES_DIR}/{Path(rel).as_posix()}"
+        if key not in out:
+            continue
+        lines = out[key].decode("utf-8").split("\n")
+        for span in spans:
+            first = span.line
+            while first > 1 and lines[first - 2].lstrip().startswith("#"):
+                first -= 1  # the test's own comment lines
+            for n in range(first, span.end_line + 1):
+                line = lines[n - 1]
+                start = span.column - 1 if n == span.line else 0
+                end = span.end_column - 1 if n == span.end_line else len(line)
+                if n < span.line:
+                    start, end = 0, len(line)
+                lines[n - 1] = (line[:start] + " " * (end - start) + line[end:]).rstrip()
+        out[key] = "\n".join(lines).encode("utf-8")
     return out
 
 
@@ -330,6 +369,7 @@ def build_bundle(
     pixels = _manifest_pixels(project, environment)
     model = project.to_json()
     model["root"] = "."  # where the project was built is not part of its content
+    model["tests"] = []  # test fixtures (sample customer data) never ship
     if environment in PRODUCTION_ENVIRONMENTS:
         offending = [f"pixel `{p['name']}`" for p in pixels if p["test_event_code"] is not None] + [
             f"rule {send}" for send in send_test_event_codes(model)
@@ -348,7 +388,8 @@ def build_bundle(
     except ValueError as exc:  # CodegenError: the project cannot be compiled
         raise BuildError(f"cannot compile for {environment!r}: {exc}", load=load) from None
     sources = _sources(load, project)
-    files: dict[str, bytes] = {MODEL_NAME: canonical_json(model), MODULE_NAME: module, **sources}
+    shipped = _without_tests(project, sources)
+    files: dict[str, bytes] = {MODEL_NAME: canonical_json(model), MODULE_NAME: module, **shipped}
 
     revision = revision or content_revision(project.name, environment, sources)
     meta: dict[str, Any] = {}

@@ -24,15 +24,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compile": ("compile", "Compile a project to a Python rule module."),
     "run": ("run", "Process an event stream and deliver it to the Graph API."),
     "serve": ("serve", "Serve the live forwarding endpoints (/v1/events, /v1/collect)."),
+    "worker": ("worker", "Deliver events queued in Redis Streams (a consumer group member)."),
+    "queue": ("queue", "Inspect the Redis queue: status, dead letters, requeue."),
     "emulator": ("emulator", "Run a local Graph API emulator."),
     "outbox": ("outbox", "Inspect and replay the delivery outbox."),
     "build": ("build", "Build a reproducible deployment bundle."),
     "verify": ("verify", "Verify a bundle's manifest, hashes and signature."),
     "inspect": ("inspect", "Show what a bundle contains."),
     "diff": ("diff", "Show what changed between two bundles."),
+    "report": ("report", "Report what the rules would send over recorded events."),
     "init": ("init", "Scaffold a new capic project."),
     "test": ("test", "Run the test blocks of a project."),
+    "quality": ("quality", "Meta's verdict on the events (Dataset Quality API) beside capic's."),
     "version": ("version", "Print capic's version."),
+    "lsp": ("lsp", "Run the language server (stdio)."),
+    "fmt": ("fmt", "Format rule files in the canonical layout."),
 }
 
 

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from capic.cli.options import today_option
+
 if TYPE_CHECKING:
     from capic.bundle.build import BuildError
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     metavar="KEY=VALUE",
     help="Free metadata for the manifest (repeatable).",
 )
+@today_option
 def command(
     project: str,
     environment: str,

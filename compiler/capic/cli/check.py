@@ -1,13 +1,12 @@
-"""``capic check``: load, lint and report, in the format CI needs."""
+"""``capic check``: the command-line options; :mod:`capic.lint.run` does the work."""
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
 import click
 
+from capic.cli.options import today_option
 from capic.lint.render import FORMATS
 
 _LEVELS = ["error", "warning", "info"]
@@ -16,14 +15,6 @@ _LEVELS = ["error", "warning", "info"]
 def _codes(values: tuple[str, ...]) -> list[str]:
     """``--select D,P --select H001`` -> ["D", "P", "H001"]."""
     return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
-
-
-def _colour(output_file: str | None, human: bool) -> bool:
-    if output_file is not None or not human:
-        return False
-    if os.environ.get("NO_COLOR") or os.environ.get("CAPIC_NO_COLOR"):
-        return False
-    return sys.stdout.isatty()
 
 
 @click.command(name="check")
@@ -39,7 +30,11 @@ def _colour(output_file: str | None, human: bool) -> bool:
 @click.option(
     "-o", "--output-file", type=click.Path(dir_okay=False), help="Write the output to FILE."
 )
-@click.option("--statistics", is_flag=True, help="Print how many diagnostics of each code instead.")
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Print how many diagnostics of each code instead (hidden info notes included).",
+)
 @click.option(
     "--exit-zero", is_flag=True, help="Exit 0 even with findings (not on configuration errors)."
 )
@@ -74,8 +69,43 @@ def _colour(output_file: str | None, human: bool) -> bool:
     help="Check one environment (default: every declared environment).",
 )
 @click.option(
+    "--show-info",
+    is_flag=True,
+    help="Show informational notes (match quality estimates); hidden by default.",
+)
+@click.option("--fix", is_flag=True, help="Apply the safe fixes and report what remains.")
+@click.option(
+    "--unsafe-fixes", is_flag=True, help="Apply (with --fix or --diff) the unsafe fixes too."
+)
+@click.option(
+    "--diff",
+    is_flag=True,
+    help="Print the fixes as a unified diff instead of writing them (exit 1 if any).",
+)
+@click.option(
+    "--stdin-filename",
+    metavar="PATH",
+    help="The file standard input stands for (`-`): its project, configuration and name.",
+)
+@click.option(
+    "-w", "--watch", is_flag=True, help="Check again whenever a rule or configuration file changes."
+)
+@click.option("--show-files", is_flag=True, help="List the files that would be checked, and exit.")
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the human formats: auto = on a terminal, or with FORCE_COLOR, not with NO_COLOR.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print the diagnostics only (no summary).")
+@click.option(
+    "-s", "--silent", is_flag=True, help="Print nothing; only the exit status tells the result."
+)
+@click.option(
     "--no-cache", is_flag=True, help="Parse and lint every file again (ignore .capic_cache/)."
 )
+@today_option
 def command(
     paths: tuple[str, ...],
     output_format: str,
@@ -87,80 +117,71 @@ def command(
     ignore: tuple[str, ...],
     extend_select: tuple[str, ...],
     env: str | None,
+    show_info: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    stdin_filename: str | None,
+    watch: bool,
+    show_files: bool,
+    color: str,
+    quiet: bool,
+    silent: bool,
     no_cache: bool,
 ) -> None:
-    """Check rule files or project directories (default: the current directory).
+    """Check rule files or project directories (default: the current directory); `-` reads
+    standard input.
 
     A file inside a project is checked in the context of its whole project; only its own
     diagnostics are reported (what pre-commit needs). Configuration: [lint] in capic.toml or
-    [tool.capic] in pyproject.toml, the closest one above the project.
+    [tool.capic] in pyproject.toml, the closest one above the project. Files that .gitignore
+    ignores and `exclude` patterns are skipped.
 
     Exit status: 0 clean, 1 diagnostics at or above the fail level, 2 usage, configuration or
     internal errors.
     """
+    from capic.lint.run import CheckRequest, UsageError, execute
+
+    reads_stdin = "-" in paths or (not paths and stdin_filename is not None)
+    if reads_stdin and len(paths) > 1:
+        raise click.UsageError("`-` (standard input) must be the only path")
+    if reads_stdin and watch:
+        raise click.UsageError("--watch cannot read standard input")
+    request = CheckRequest(
+        paths=tuple(p for p in paths if p != "-") or (".",),
+        output_format=output_format,
+        output_file=output_file,
+        statistics=statistics,
+        exit_zero=exit_zero,
+        fail_level=fail_level,
+        select=_codes(select) if select else None,
+        ignore=_codes(ignore),
+        extend_select=_codes(extend_select),
+        env=env,
+        use_cache=not no_cache,
+        show_info=True if show_info else None,
+        quiet=quiet or silent,
+        silent=silent,
+        color=color,
+        show_files=show_files,
+        fix=fix,
+        diff=diff,
+        unsafe_fixes=unsafe_fixes,
+        stdin_text=sys.stdin.read() if reads_stdin else None,
+        stdin_filename=stdin_filename,
+    )
     try:
-        code = _run(
-            list(paths) or ["."],
-            output_format,
-            output_file,
-            statistics,
-            exit_zero,
-            fail_level,
-            select,
-            ignore,
-            extend_select,
-            env,
-            no_cache,
-        )
+        if watch:
+            from capic.lint.watch import watch_loop
+
+            code = watch_loop(request)
+        else:
+            code = execute(request)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
     except click.ClickException:
         raise
     except Exception as exc:  # never a traceback: one line and exit 2
         click.echo(f"capic check: internal error: {type(exc).__name__}: {exc}", err=True)
         code = 2
     sys.exit(code)
-
-
-def _run(
-    paths: list[str],
-    output_format: str,
-    output_file: str | None,
-    statistics: bool,
-    exit_zero: bool,
-    fail_level: str | None,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    extend_select: tuple[str, ...],
-    env: str | None,
-    no_cache: bool,
-) -> int:
-    from capic.lint import render
-    from capic.lint.engine import ConfigError, check_paths
-
-    try:
-        result = check_paths(
-            paths,
-            env=env,
-            select=_codes(select) if select else None,
-            ignore=_codes(ignore),
-            extend_select=_codes(extend_select),
-            fail_level=fail_level,
-            use_cache=not no_cache,
-        )
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
-    renderer = (
-        render.statistics_renderer(output_format) if statistics else render.get(output_format)
-    )
-    options = render.RenderOptions(colour=_colour(output_file, renderer.human))
-    text = renderer.render(result, options)
-    if output_file is not None:
-        try:
-            Path(output_file).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            click.echo(f"capic check: cannot write {output_file}: {exc.strerror}", err=True)
-            return 2
-    else:
-        click.echo(text, nl=False)
-    if result.exit_code == 2:
-        return 2
-    return 0 if exit_zero else result.exit_code

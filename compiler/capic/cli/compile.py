@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from capic.cli.options import today_option
+
 
 def _fail(message: str, code: int = 2) -> None:
     click.echo(f"capic compile: {message}", err=True)
@@ -30,6 +32,7 @@ def _fail(message: str, code: int = 2) -> None:
     show_default=True,
     help="Where to write the module; - for standard output.",
 )
+@today_option
 def command(project: str, env_name: str | None, output: str) -> None:
     """Compile a rule project to a Python module for one environment.
 
@@ -37,23 +40,34 @@ def command(project: str, env_name: str | None, output: str) -> None:
     process(event, request=None, *, context=None) plus RULES, PIXELS, ENVIRONMENT, SETTINGS
     and SOURCES. The same project and environment always give the same bytes.
 
-    Exit status: 0 compiled, 1 the project has errors (printed on stderr), 2 usage errors.
+    It refuses a project for which `capic check` (with the same --env) reports an error,
+    from the front end or the linter; warnings do not stop it.
+
+    Exit status: 0 compiled, 1 the project has errors (printed on stderr), 2 usage or
+    configuration errors.
     """
-    from capic.api import load_project
+    from capic.api import check
     from capic.codegen import CodegenError, generate
     from capic.diagnostics import Severity
+    from capic.lint.engine import ConfigError
 
     try:
-        result = load_project(project)
-    except ValueError as exc:
-        _fail(str(exc))
+        checked = check([project], env=env_name)
+    except ConfigError as exc:  # the only setting compile passes to check is the environment
+        _fail(f"unknown environment {env_name!r}: {exc}" if env_name else str(exc))
         return
-    errors = [d for d in result.diagnostics if d.severity >= Severity.ERROR]
-    for d in errors:
-        where = (
-            f"{result.display_path(d.span.file)}:{d.span.line}:{d.span.column}: " if d.span else ""
-        )
+    if len(checked.results) != 1:
+        _fail(f"expected one project, found {len(checked.results)}")
+        return
+    result = checked.results[0]
+    errors = [f for f in checked.findings if f.diagnostic.severity >= Severity.ERROR]
+    for finding in errors:
+        d = finding.diagnostic
+        where = f"{finding.display_path}:{d.span.line}:{d.span.column}: " if d.span else ""
         click.echo(f"{where}{d.code} {d.message}", err=True)
+    if checked.exit_code == 2:
+        _fail("not compiled: the configuration has errors (see `capic check`)")
+        return
     if result.project is None or errors:
         n = len(errors)
         _fail(f"not compiled: {n} error{'s' if n != 1 else ''} (see `capic check`)", 1)

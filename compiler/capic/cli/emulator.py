@@ -99,6 +99,40 @@ def _fixed_clock(text: str) -> float:
     help="Append accepted events to this JSON-lines file.",
 )
 @click.option(
+    "--physical-store-days",
+    type=click.Choice(["7", "62"]),
+    default="7",
+    show_default=True,
+    help="How old a physical_store event may be (Meta's docs state both 7 and 62 days).",
+)
+@click.option(
+    "--append-attribution-original",
+    "originals",
+    multiple=True,
+    help="An event name AppendAttribution may credit (repeat; default Purchase and "
+    "fb_mobile_purchase).",
+)
+@click.option(
+    "--deprecated-version",
+    "deprecated",
+    multiple=True,
+    help="Answer requests to this Graph API version with error (#2635), as Meta does after a "
+    "version's end (repeat).",
+)
+@click.option(
+    "--upgraded-version",
+    "upgraded",
+    multiple=True,
+    help="Accept requests to this version with an X-Ad-Api-Version-Warning header, as Meta "
+    "does when it auto-upgrades a call (repeat).",
+)
+@click.option(
+    "--quality-fixture",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON file of diagnostics (and refusals) the Dataset Quality API adds per dataset.",
+)
+@click.option(
     "--keep",
     type=click.IntRange(0),
     default=100_000,
@@ -119,14 +153,23 @@ def command(
     latency: float,
     seed: int,
     record: Path | None,
+    physical_store_days: str,
+    originals: tuple[str, ...],
+    deprecated: tuple[str, ...],
+    upgraded: tuple[str, ...],
+    quality_fixture: Path | None,
     keep: int,
 ) -> None:
     """Run a local Graph API emulator until interrupted (Ctrl-C or SIGTERM).
 
-    It serves POST /{version}/{pixel_id}/events, validates like Meta, and can inject faults.
+    It serves POST /{version}/{pixel_id}/events, validates like Meta, and can inject faults;
+    GET /{version}/dataset_quality answers with Meta's verdict on what it received.
     Query it with GET /_emulator/events, GET /_emulator/stats and POST /_emulator/reset.
     """
     from capic.emulator import FaultConfig, start
+    from capic.emulator.meta_events import MetaEventRules
+    from capic.emulator.quality import QualityFixtureError, load_fixture
+    from capic.emulator.versions import VersionSignals
 
     try:
         faults = FaultConfig(
@@ -138,6 +181,11 @@ def command(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    try:
+        fixture = load_fixture(quality_fixture) if quality_fixture is not None else None
+    except QualityFixtureError as exc:
+        raise click.UsageError(str(exc)) from None
+    rules = MetaEventRules(int(physical_store_days), tuple(originals) or None)
     clock = time.time
     if fixed_now is not None:
         at = _fixed_clock(fixed_now)
@@ -154,6 +202,9 @@ def command(
             record=record,
             keep=keep,
             latency=latency,
+            rules=rules,
+            versions=VersionSignals.of(deprecated, upgraded),
+            quality_fixture=fixture,
         )
     except OSError as exc:
         click.echo(

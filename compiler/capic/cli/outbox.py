@@ -68,7 +68,7 @@ def _status_lines(path: Path, info: dict[str, Any]) -> list[str]:
         )
     for item in info.get("inputs", ()):
         committed = _plural(item["lines"], "line")
-        if item["kind"] == "stdin":
+        if item["kind"] != "file":  # a stream: how many lines are durable
             state = "ended" if item["finished"] else "did not end (stopped or killed)"
             lines.append(
                 f"  input {item['name']}: {committed} committed, started "

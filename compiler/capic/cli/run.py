@@ -11,17 +11,15 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
-import signal
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType, ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn
+from types import ModuleType
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from capic.cli.options import bundle_trust, bundle_trust_options
+from capic.cli.run_console import Console, Signals
 from capic.runtime.tuning import tune_allocator
 
 if TYPE_CHECKING:
@@ -37,108 +35,6 @@ class _Usage(Exception):
 
 def _fail(message: str) -> NoReturn:
     raise _Usage(message)
-
-
-# ----------------------------------------------------------------------------- console
-
-
-class _Console:
-    """stderr: warnings, and a progress line that only a terminal gets."""
-
-    def __init__(self, total_bytes: int | None = None) -> None:
-        self.tty = sys.stderr is not None and sys.stderr.isatty()
-        self.total = total_bytes
-        self.read = 0
-        self._drawn = False
-        self._last = 0.0
-
-    def warn(self, message: str) -> None:
-        self._clear()
-        click.echo(f"capic run: {message}", err=True)
-
-    def _clear(self) -> None:
-        if self._drawn:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-            self._drawn = False
-
-    def progress(self, summary: RunSummary) -> None:
-        if not self.tty:
-            return
-        now = time.monotonic()
-        if now - self._last < 0.1:
-            return
-        self._last = now
-        rate = summary.events / summary.duration if summary.duration > 0 else 0.0
-        rejected = sum(summary.rejected.values())
-        parts = [
-            f"{summary.events:,} events",
-            f"{summary.sent:,} sent",
-            f"{rejected:,} rejected",
-            f"{rate:,.0f}/s",
-        ]
-        head = ""
-        if self.total:
-            share = min(1.0, self.read / self.total)
-            width = 24
-            filled = int(share * width)
-            head = f"[{'#' * filled}{'.' * (width - filled)}] {share:6.1%}  "
-        line = head + " · ".join(parts)
-        columns = shutil.get_terminal_size((100, 20)).columns
-        sys.stderr.write("\r\x1b[K" + line[: max(10, columns - 1)])
-        sys.stderr.flush()
-        self._drawn = True
-
-    def done(self) -> None:
-        self._clear()
-
-    def count(self, lines: Iterator[bytes | None]) -> Iterator[bytes | None]:
-        """Pass ``lines`` through, counting bytes for the progress bar."""
-        if not self.tty or not self.total:
-            yield from lines
-            return
-        for line in lines:
-            if line is not None:
-                self.read += len(line)
-            yield line
-
-
-# ----------------------------------------------------------------------------- signals
-
-
-class _Signals:
-    """First SIGINT/SIGTERM: stop reading and flush. Second: abort without flushing."""
-
-    def __init__(self) -> None:
-        self.received: str | None = None
-        self._old: dict[int, Any] = {}
-
-    def __enter__(self) -> _Signals:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(ValueError, OSError):  # not the main thread
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            with contextlib.suppress(ValueError, OSError):
-                signal.signal(sig, old)
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        from capic.runtime.runner import RunAborted
-
-        name = signal.Signals(signum).name
-        if self.received is not None:
-            raise RunAborted()
-        self.received = name
-        click.echo(
-            f"capic run: {name}: stopping; committing what was read and delivering it "
-            "(again to abort)",
-            err=True,
-        )
-
-    def stop(self) -> bool:
-        return self.received is not None
 
 
 # ----------------------------------------------------------------------------- set-up
@@ -203,7 +99,7 @@ def _load_bundle(path: str, env_name: str | None) -> tuple[ModuleType, str, str]
     from capic.bundle import load as bundle_load
 
     try:
-        bundle = bundle_load.load_bundle(path)
+        bundle = bundle_trust().load(path)  # --key / --require-signature (cli.options)
     except bundle_load.BundleError as exc:
         _fail(f"{path}: {exc.describe()}")
     environment = bundle.manifest.environment
@@ -308,6 +204,28 @@ def _load_bundle(path: str, env_name: str | None) -> tuple[ModuleType, str, str]
     default=None,
     help="Run a verified bundle instead of compiling PROJECT.",
 )
+@bundle_trust_options
+@click.option(
+    "--queue",
+    "queue_url",
+    envvar="CAPIC_QUEUE",
+    default=None,
+    help="Append the server events to Redis Streams (redis://HOST:PORT/DB) for `capic worker` "
+    "to deliver, instead of delivering them (backfills next to capic serve --queue).",
+)
+@click.option(
+    "--partitions",
+    envvar="CAPIC_QUEUE_PARTITIONS",
+    type=click.IntRange(1, 1024),
+    default=8,
+    show_default=True,
+    help="Partition streams of the queue (as on the serve nodes).",
+)
+@click.option(
+    "--queue-strict",
+    is_flag=True,
+    help="Refuse to start unless Redis fsyncs every write (appendfsync always).",
+)
 def command(
     project: str | None,
     env_name: str | None,
@@ -326,6 +244,9 @@ def command(
     max_backoff: float,
     from_start: bool,
     bundle_path: str | None,
+    queue_url: str | None,
+    partitions: int,
+    queue_strict: bool,
 ) -> None:
     """Process the events of a JSON Lines file (or stdin) and deliver the server events.
 
@@ -362,6 +283,7 @@ def command(
             max_backoff=max_backoff,
             from_start=from_start,
             bundle_path=bundle_path,
+            queue=(queue_url, partitions, queue_strict),
         )
     except _Usage as exc:
         click.echo(f"capic run: {exc}", err=True)
@@ -388,8 +310,9 @@ def _run(
     max_backoff: float,
     from_start: bool,
     bundle_path: str | None,
+    queue: tuple[str | None, int, bool] = (None, 8, False),
 ) -> int:
-    from capic.runtime.delivery import RetryPolicy
+    from capic.runtime.delivery import QueueError, RetryPolicy
     from capic.runtime.delivery.transport import DEFAULT_BASE_URL
     from capic.runtime.inputs import InputError
     from capic.runtime.runner import (
@@ -419,12 +342,20 @@ def _run(
     secrets_path = (
         Path(secrets_dir) if secrets_dir else (root / config_secrets if config_secrets else None)
     )
-    console = _Console()
+    console = Console()
+    from capic.cli.run_queue import queue_deliverer
+
+    try:
+        deliverer = queue_deliverer(
+            queue, project_name, environment, secrets, dry_run, console.warn
+        )
+    except ValueError as exc:
+        _fail(str(exc))
     try:
         destinations = Destinations(
             module, secrets_dir=secrets_path, secrets=secrets, dry_run=dry_run
         )
-        if not dry_run:
+        if not dry_run and deliverer is None:  # with a queue, the workers need the tokens
             destinations.check_secrets()
     except RunConfigError as exc:
         _fail(str(exc))
@@ -448,8 +379,9 @@ def _run(
         max_age=max_age,
         timeout=timeout,
         policy=RetryPolicy(max_attempts=max_attempts, base_delay=backoff, max_delay=max_backoff),
+        deliverer=deliverer,
     )
-    with _Signals() as signals:
+    with Signals() as signals:
         hooks = RunHooks(
             warn=console.warn,
             progress=console.progress,
@@ -462,7 +394,7 @@ def _run(
                 console.total = os.stat(events).st_size
         try:
             summary = run(module, destinations, config, hooks)
-        except (RunConfigError, InputError) as exc:
+        except (RunConfigError, InputError, QueueError) as exc:
             _fail(str(exc))
         except RunAborted:
             console.done()

@@ -44,6 +44,12 @@ def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
     type=click.Path(exists=True, dir_okay=False),
     help="Ed25519 public key (PEM): the bundle must be signed with it.",
 )
+@_opt(
+    "--require-signature",
+    env="REQUIRE_SIGNED_BUNDLES",
+    is_flag=True,
+    help="Refuse any bundle whose signature --key does not check (as capic run --bundle).",
+)
 @_opt("--env", "env_name", env="ENV", help="Environment (a bundle's must match).")
 @_opt("--host", env="HOST", default="127.0.0.1", show_default=True, help="Public address.")
 @_opt(
@@ -208,6 +214,28 @@ def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
     help="Seconds a batch may wait before it is sent.",
 )
 @_opt(
+    "--queue",
+    "queue_url",
+    env="QUEUE",
+    default=None,
+    help="Redis queue (redis://HOST:PORT/DB): append events to Redis Streams for `capic "
+    "worker` to deliver; the outbox then only holds them while Redis is unavailable.",
+)
+@_opt(
+    "--partitions",
+    env="QUEUE_PARTITIONS",
+    type=click.IntRange(1, 1024),
+    default=8,
+    show_default=True,
+    help="Partition streams of the project's queue (the same on every node).",
+)
+@_opt(
+    "--queue-strict",
+    env="QUEUE_STRICT",
+    is_flag=True,
+    help="Refuse to start unless Redis fsyncs every write (appendonly yes, appendfsync always).",
+)
+@_opt(
     "--log-level",
     env="LOG_LEVEL",
     type=click.Choice(["debug", "info", "warning", "error"]),
@@ -225,6 +253,7 @@ def command(
     project: str | None,
     bundle_path: str | None,
     key: str | None,
+    require_signature: bool,
     env_name: str | None,
     host: str,
     port: int,
@@ -248,6 +277,9 @@ def command(
     watch_interval: float,
     max_batch: int,
     max_age: float,
+    queue_url: str | None,
+    partitions: int,
+    queue_strict: bool,
     log_level: str,
     no_access_log: bool,
 ) -> None:
@@ -271,6 +303,7 @@ def command(
     if endpoint is not None and not re.match(r"https?://[^/\s]+", endpoint):
         _fail(f"--endpoint must be an http(s) URL, got {endpoint!r}")
     try:
+        from capic.bundle.load import BundleSlot
         from capic.serve.config import Limits, ServeConfig
         from capic.serve.context import TrustedProxies
         from capic.serve.rules import BundleSource, ProjectSource
@@ -313,10 +346,28 @@ def command(
         access_log=not no_access_log,
         max_batch=max_batch,
         max_age=max_age,
+        queue=queue_url,
+        queue_partitions=partitions,
+        queue_strict=queue_strict,
     )
+    if queue_url is not None:
+        from capic.queue import QueueURL
+        from capic.runtime.delivery.queue import QueueError
+
+        try:
+            QueueURL.parse(queue_url)
+        except QueueError as exc:
+            _fail(str(exc))
+    elif queue_strict:
+        _fail("--queue-strict checks the Redis queue: use it with --queue")
     setup_logging(log_level)
     source = (
-        BundleSource(bundle_path, env_name=env_name, key=key)
+        BundleSource(
+            bundle_path,
+            env_name=env_name,
+            key=key,
+            slot=BundleSlot(key=key, require_signature=require_signature or key is not None),
+        )
         if bundle_path is not None
         else ProjectSource(project or ".", env_name=env_name)
     )

@@ -7,42 +7,28 @@ from pathlib import Path
 
 import click
 
+from capic.cli.options import bundle_trust, bundle_trust_options
+
 
 @click.command(name="verify")
 @click.argument("bundle", type=click.Path(dir_okay=False))
-@click.option(
-    "--key",
-    type=click.Path(dir_okay=False),
-    help="Ed25519 public key (PEM): the bundle must be signed by it.",
-)
-@click.option(
-    "--require-signature",
-    is_flag=True,
-    help="Fail unless the signature is present and checked (implies --key).",
-)
-def command(bundle: str, key: str | None, require_signature: bool) -> None:
+@bundle_trust_options
+def command(bundle: str) -> None:
     """Verify BUNDLE: the manifest matches its schema, every file matches its SHA-256 and
     size, the file set is exactly what the manifest lists, and the manifest agrees with the
     rule model. Problems name the file concerned.
 
-    Signatures: with --key the bundle must carry a valid signature by that key. A signed
-    bundle verified without --key passes with a warning ("signature not checked") unless
-    --require-signature is given; an unsigned bundle verified with --key fails.
+    Signatures: with --key (or $CAPIC_BUNDLE_KEY) the bundle must carry a valid signature by
+    that key. A signed bundle verified without a key passes with a warning ("signature not
+    checked") unless --require-signature (or $CAPIC_REQUIRE_SIGNED_BUNDLES=1) is given; an
+    unsigned bundle verified with a key fails.
 
     Exit status: 0 verified, 1 verification failed, 2 usage errors (e.g. an unreadable key).
     """
     from capic.bundle.verify import verify_bundle
 
-    public_key = None
-    if key is not None:
-        from capic.bundle.sign import SignatureError, load_public_key
-
-        try:
-            public_key = load_public_key(key)
-        except SignatureError as exc:
-            click.echo(f"capic verify: {exc}", err=True)
-            sys.exit(2)
-    report = verify_bundle(bundle, key=public_key, require_signature=require_signature)
+    trust = bundle_trust()
+    report = verify_bundle(bundle, key=trust.key, require_signature=trust.require_signature)
     name = Path(bundle).name
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -30,6 +30,7 @@ from capic.codegen.environment import (
 )
 from capic.codegen.literals import Code, lit
 from capic.model.serve import serve_constant
+from capic.runtime.metapolicy import MetaPolicy
 
 if TYPE_CHECKING:
     import jinja2
@@ -143,7 +144,12 @@ def generate(project: ir.Project, environment: str | None = None) -> str:
         for f in files
     ]
     pixels = {name: pixel.to_json(redact=True) for name, pixel in env.pixels.items()}
-    settings = {"default_country": env.default_country, "dob_order": env.dob_order}
+    settings = {
+        "default_country": env.default_country,
+        "dob_order": env.dob_order,
+        # [meta] of capic.toml with the schemas' defaults filled in: what the module enforces.
+        "meta": MetaPolicy.from_settings(project.config.meta).to_settings(),
+    }
     context = {
         "capic_version": _version(__version__),
         "dsl_version": _version(DSL_VERSION),

@@ -16,8 +16,10 @@ timeouts, dropped connections) from a seeded random generator::
 from __future__ import annotations
 
 from capic.emulator.faults import Fault, FaultConfig, FaultKind
+from capic.emulator.meta_events import MetaEventRules
 from capic.emulator.server import EmulatorHandle, start
 from capic.emulator.validation import GraphError, validate_events
+from capic.emulator.versions import VersionSignals
 
 __all__ = [
     "EmulatorHandle",
@@ -25,6 +27,8 @@ __all__ = [
     "FaultConfig",
     "FaultKind",
     "GraphError",
+    "MetaEventRules",
+    "VersionSignals",
     "start",
     "validate_events",
 ]

@@ -1,4 +1,5 @@
-"""The emulator's HTTP server: ``POST /{version}/{pixel_id}/events`` plus a small query API.
+"""The emulator's HTTP server: ``POST /{version}/{pixel_id}/events``, the Dataset Quality API
+(``GET /{version}/dataset_quality``, :mod:`capic.emulator.quality`) and a small query API.
 
 Query API (for tests and demos): ``GET /_emulator/events`` (accepted events, JSON list),
 ``GET /_emulator/stats``, ``POST /_emulator/reset``.
@@ -7,8 +8,6 @@ Query API (for tests and demos): ``GET /_emulator/events`` (accepted events, JSO
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import random
 import re
 import socket
@@ -24,11 +23,15 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from capic.emulator.faults import Fault, FaultConfig, FaultPicker
-from capic.emulator.validation import GraphError, validate_events
+from capic.emulator.meta_events import MetaEventRules, OriginalIndex
+from capic.emulator.quality import QualityBook
+from capic.emulator.validation import GraphError, check_appsecret_proof, validate_events
+from capic.emulator.versions import VersionSignals
 
 __all__ = ["EmulatorHandle", "start"]
 
 _EVENTS_PATH = re.compile(r"/(v\d+\.\d+)/([^/]+)/events/?")
+_QUALITY_PATH = re.compile(r"/(v\d+\.\d+)/dataset_quality/?")
 _TRACE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 
@@ -46,8 +49,15 @@ class _State:
         keep: int | None,
         latency: float,
         app_secret: str | None = None,
+        rules: MetaEventRules | None = None,
+        versions: VersionSignals | None = None,
+        quality_fixture: dict[str, Any] | None = None,
     ) -> None:
         self.token = token
+        self.rules = rules or MetaEventRules()
+        self.versions = versions or VersionSignals()
+        self.quality = QualityBook(quality_fixture)
+        self.originals = OriginalIndex()
         self.app_secret = app_secret
         self.latency = latency
         self.now = now
@@ -68,6 +78,8 @@ class _State:
             return "A" + "".join(self._trace_rng.choices(_TRACE_ALPHABET, k=22))
 
     def accept(self, pixel_id: str, version: str, test_code: str | None, events: list[Any]) -> None:
+        self.quality.observe(pixel_id, events, self.now())
+        self.originals.observe(pixel_id, events)
         encoded = [orjson.dumps(e) for e in events]
         lines: list[bytes] = []
         if self.record is not None:
@@ -115,6 +127,8 @@ class _State:
             }
 
     def reset(self) -> None:
+        self.quality.reset()
+        self.originals.reset()
         with self.lock:
             self.events.clear()
             self.requests = self.accepted_requests = self.events_received = 0
@@ -236,6 +250,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, state.received())
         elif path == "/_emulator/stats":
             self._send_json(200, state.stats())
+        elif (match := _QUALITY_PATH.fullmatch(path)) is not None:
+            self._quality(match.group(1), urlsplit(self.path).query)
         else:
             self._send_error(
                 GraphError(
@@ -264,6 +280,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(GraphError(400, 100, "(#100) Invalid Content-Length"))
             return
         version, pixel_id = match.group(1), match.group(2)
+        deprecated = state.versions.error(version)
+        if deprecated is not None:
+            self._send_error(deprecated)
+            return
         fault = state.picker.pick()
         if fault is not None and fault.error is not None:
             with state.lock:
@@ -285,9 +305,34 @@ class _Handler(BaseHTTPRequestHandler):
             self._fail(fault, pixel_id, version, test_code, data)
             return
         state.accept(pixel_id, version, test_code, data)
+        messages = state.originals.messages(pixel_id, data)
         self._send_json(
-            200, {"events_received": len(data), "messages": [], "fbtrace_id": state.trace_id()}
+            200,
+            {"events_received": len(data), "messages": messages, "fbtrace_id": state.trace_id()},
+            state.versions.headers(version),
         )
+
+    def _quality(self, version: str, query: str) -> None:
+        """``GET /{version}/dataset_quality?dataset_id=..&agent_name=..&fields=..``."""
+        state = self.server.state
+        params: dict[str, Any] = {k: v[-1] for k, v in parse_qs(query).items()}
+        deprecated = state.versions.error(version)
+        if deprecated is not None:
+            self._send_error(deprecated)
+            return
+        problem = self._check_token(params)
+        if problem is not None:
+            self._send_error(problem)
+            return
+        dataset = params.get("dataset_id")
+        if not isinstance(dataset, str) or not dataset.isdigit():
+            self._send_error(GraphError(400, 100, "(#100) The parameter dataset_id is required"))
+            return
+        refused = state.quality.refusal(dataset)
+        if refused is not None:
+            self._send_error(refused)
+            return
+        self._send_json(200, state.quality.answer(dataset), state.versions.headers(version))
 
     def _fail(
         self, fault: Fault, pixel_id: str, version: str, test_code: str | None, data: list[Any]
@@ -348,7 +393,7 @@ class _Handler(BaseHTTPRequestHandler):
             params["data"] = events
         return params
 
-    def _check(self, pixel_id: str, params: dict[str, Any]) -> GraphError | None:
+    def _check_token(self, params: dict[str, Any]) -> GraphError | None:
         state = self.server.state
         if state.token is not None:
             token = params.get("access_token")
@@ -358,8 +403,15 @@ class _Handler(BaseHTTPRequestHandler):
                 return GraphError(
                     400, 190, "Invalid OAuth access token - Cannot parse access token"
                 )
+        return None
+
+    def _check(self, pixel_id: str, params: dict[str, Any]) -> GraphError | None:
+        state = self.server.state
+        problem = self._check_token(params)
+        if problem is not None:
+            return problem
         if state.app_secret is not None:
-            problem = self._check_proof(params, state.app_secret)
+            problem = check_appsecret_proof(params, state.app_secret)
             if problem is not None:
                 return problem
         if not pixel_id.isdigit():
@@ -371,31 +423,7 @@ class _Handler(BaseHTTPRequestHandler):
                 33,
                 type="GraphMethodException",
             )
-        return validate_events(params.get("data"), state.now())
-
-    @staticmethod
-    def _check_proof(params: dict[str, Any], app_secret: str) -> GraphError | None:
-        """``appsecret_proof`` must be the hex HMAC-SHA256 of the access token keyed with the
-        app secret, as Meta checks it for an app that requires it (code 100 otherwise)."""
-        token = params.get("access_token")
-        proof = params.get("appsecret_proof")
-        if not isinstance(proof, str) or not proof:
-            return GraphError(
-                400,
-                100,
-                "API calls from the server require an appsecret_proof argument",
-                type="GraphMethodException",
-            )
-        key = app_secret.encode("utf-8")
-        expected = hmac.new(key, str(token or "").encode("utf-8"), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(proof.encode("utf-8"), expected.encode("ascii")):
-            return GraphError(
-                400,
-                100,
-                "Invalid appsecret_proof provided in the API argument",
-                type="GraphMethodException",
-            )
-        return None
+        return validate_events(params.get("data"), state.now(), state.rules)
 
 
 class EmulatorHandle:
@@ -461,6 +489,9 @@ def start(
     keep: int | None = None,
     latency: float = 0.0,
     app_secret: str | None = None,
+    rules: MetaEventRules | None = None,
+    versions: VersionSignals | None = None,
+    quality_fixture: dict[str, Any] | None = None,
 ) -> EmulatorHandle:
     """Start an emulator in a background thread; ``port=0`` picks a free port.
 
@@ -470,6 +501,10 @@ def start(
     :meth:`EmulatorHandle.received` (None: all). ``latency``: seconds added to every
     ``/events`` response, to mimic the real Graph API's round trip. ``app_secret``: requests
     must carry the matching ``appsecret_proof`` (code 100 otherwise, as Meta answers).
+    ``rules``: the physical_store window and the checks of AppendAttribution and CRM stages
+    (:mod:`capic.emulator.meta_events`). ``versions``: versions answered with ``(#2635)`` or
+    with an ``X-Ad-Api-Version-Warning`` header. ``quality_fixture``: diagnostics and refusals
+    of the Dataset Quality API (:mod:`capic.emulator.quality`).
     """
     if latency < 0:
         raise ValueError("latency must not be negative")
@@ -482,6 +517,9 @@ def start(
         keep=keep,
         latency=latency,
         app_secret=app_secret,
+        rules=rules,
+        versions=versions,
+        quality_fixture=quality_fixture,
     )
     try:
         server = _Server((host, port), state)

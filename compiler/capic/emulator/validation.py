@@ -7,9 +7,14 @@ One invalid event rejects the whole request. Errors carry Meta's envelope: ``mes
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from capic.emulator.meta_events import MetaEventRules
 
 from capic.meta import catalog
 
@@ -21,6 +26,7 @@ __all__ = [
     "MAX_FUTURE_SKEW",
     "TOO_BROAD",
     "GraphError",
+    "check_appsecret_proof",
     "validate_events",
 ]
 
@@ -131,8 +137,11 @@ def _validate_user_data(user_data: Any, where: str, website: bool) -> GraphError
     return None
 
 
-def validate_event(event: Any, index: int, now: float) -> GraphError | None:
-    """The first problem with one server event, or None."""
+def validate_event(
+    event: Any, index: int, now: float, rules: MetaEventRules | None = None
+) -> GraphError | None:
+    """The first problem with one server event, or None. ``rules``: how the event types of
+    2024-2026 are checked (:mod:`capic.emulator.meta_events`; None: not at all)."""
     where = f"data[{index}]"
     if not _is_object(event):
         return invalid("Invalid event", f"{where} must be a JSON object.")
@@ -146,7 +155,9 @@ def validate_event(event: Any, index: int, now: float) -> GraphError | None:
         return invalid(
             "Invalid event time", f"{where}: event_time must be an integer (unix seconds)."
         )
-    if event_time < now - MAX_EVENT_AGE:
+    if event_time < now - MAX_EVENT_AGE and not (
+        rules is not None and rules.old_event_allowed(event, event_time, now)
+    ):
         return invalid(
             "Event Timestamp Too Old",
             f"{where}: event_time is more than 7 days in the past.",
@@ -168,10 +179,15 @@ def validate_event(event: Any, index: int, now: float) -> GraphError | None:
     custom = event.get("custom_data")
     if custom is not None and not _is_object(custom):
         return invalid("Invalid custom data", f"{where}: custom_data must be an object.")
-    return _validate_user_data(event.get("user_data"), where, website)
+    problem = _validate_user_data(event.get("user_data"), where, website)
+    if problem is None and rules is not None:
+        return rules.check(event, where, now)
+    return problem
 
 
-def validate_events(data: Any, now: float) -> GraphError | None:
+def validate_events(
+    data: Any, now: float, rules: MetaEventRules | None = None
+) -> GraphError | None:
     """Validate the ``data`` parameter: present, a list of at most 1,000 valid events."""
     if data is None or data == [] or data == "":
         return GraphError(400, 100, "(#100) The parameter data is required")
@@ -183,7 +199,31 @@ def validate_events(data: Any, now: float) -> GraphError | None:
             f"A request can hold at most {MAX_EVENTS} events; this one has {len(data)}.",
         )
     for index, event in enumerate(data):
-        problem = validate_event(event, index, now)
+        problem = validate_event(event, index, now, rules)
         if problem is not None:
             return problem
+    return None
+
+
+def check_appsecret_proof(params: Mapping[str, Any], app_secret: str) -> GraphError | None:
+    """``appsecret_proof`` must be the hex HMAC-SHA256 of the access token keyed with the app
+    secret, as Meta checks it for an app that requires it (code 100 otherwise)."""
+    token = params.get("access_token")
+    proof = params.get("appsecret_proof")
+    if not isinstance(proof, str) or not proof:
+        return GraphError(
+            400,
+            100,
+            "API calls from the server require an appsecret_proof argument",
+            type="GraphMethodException",
+        )
+    key = app_secret.encode("utf-8")
+    expected = hmac.new(key, str(token or "").encode("utf-8"), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(proof.encode("utf-8"), expected.encode("ascii")):
+        return GraphError(
+            400,
+            100,
+            "Invalid appsecret_proof provided in the API argument",
+            type="GraphMethodException",
+        )
     return None

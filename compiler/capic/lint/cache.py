@@ -22,12 +22,12 @@ from typing import Any
 import orjson
 
 from capic import __version__
-from capic.diagnostics import Diagnostic, Related, Severity, Span
+from capic.diagnostics import Diagnostic, Fix, Related, Severity, Span
 from capic.model import ir
 from capic.resources import data_dir
 
 CACHE_DIR = ".capic_cache"
-FILE_NAME = "lint-v2.json"
+FILE_NAME = "lint-v3.json"
 
 EnvDiagnostics = list[tuple[str | None, Diagnostic]]
 
@@ -39,11 +39,12 @@ def _where(span: Span) -> list[Any]:
 def _dump(d: Diagnostic) -> list[Any]:
     where = _where(d.span) if d.span else None
     related = [[_where(r.span), r.message] for r in d.related]
-    return [d.code, d.name, int(d.severity), d.message, where, d.help, d.data, related]
+    fix = d.fix.to_json() if d.fix is not None else None
+    return [d.code, d.name, int(d.severity), d.message, where, d.help, d.data, related, fix]
 
 
 def _load(item: list[Any]) -> Diagnostic:
-    code, name, severity, message, where, help_text, data, related = item
+    code, name, severity, message, where, help_text, data, related, fix = item
     span = Span(*where) if where is not None else None
     return Diagnostic(
         code,
@@ -54,6 +55,7 @@ def _load(item: list[Any]) -> Diagnostic:
         help_text,
         data,
         tuple(Related(Span(*w), m) for w, m in related),
+        Fix.from_json(fix) if fix is not None else None,
     )
 
 
@@ -81,6 +83,8 @@ def context_key(
         "options": options,
         "environments": list(environments),
         "declarations": shas,
+        # capic.toml settings per-send checks read ([meta]: M071's allowed originals).
+        "settings": {"meta": dict(project.config.meta), "consent": project.config.consent},
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -15,7 +15,13 @@ Keys (schema: ``capic schema config``, ``$defs/lint``):
 * ``per-file-ignores``: glob (relative to the configuration file's directory; a pattern without
   ``/`` also matches the file name alone) -> codes or prefixes ignored in matching files;
 * ``fail-level``: ``error`` (default), ``warning`` or ``info``;
+* ``show-info``: show informational notes (hidden by default; ``--statistics`` counts them);
+* ``exclude``, ``extend-exclude``, ``respect-gitignore``: which files belong to the project
+  (:mod:`capic.files`);
 * ``options``: ``[lint.options.<check-name>]`` tables with each check's own settings.
+
+A configuration file that is not valid TOML stops the walk: its settings cannot be known, so
+the run reports C001 (exit 2) instead of silently using another file's or the defaults.
 
 Front-end codes (S, R, C) are always reported: a file with those errors cannot be compiled.
 """
@@ -32,8 +38,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from capic.diagnostics import Diagnostic, Severity, Span
-from capic.lint.registry import PSEUDO_CODES, Check, all_checks, all_infos, is_frontend
-from capic.meta.catalog import suggest
+from capic.lint.registry import PSEUDO_CODES, all_checks, all_infos, is_frontend
 
 CAPIC_TOML = "capic.toml"
 PYPROJECT = "pyproject.toml"
@@ -54,6 +59,10 @@ class ConfigSource:
     #: "[lint]" or "[tool.capic]"
     section: str
     text: str
+    #: Why the file could not be read (the table is then empty), with the 1-based line and
+    #: column the TOML parser names.
+    error: str | None = None
+    error_at: tuple[int, int] = (1, 1)
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,8 @@ class Overrides:
     ignore: Sequence[str] = ()
     extend_select: Sequence[str] = ()
     fail_level: Severity | None = None
+    #: ``--show-info``: show informational notes whatever the configuration says.
+    show_info: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,13 @@ class LintSettings:
     base_dir: Path | None = None
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     source: ConfigSource | None = None
+    #: Whether informational notes are reported (else only counted by --statistics).
+    show_info: bool = False
+
+    @property
+    def shows_info(self) -> bool:
+        """Info notes are shown when asked for, and whenever they decide the exit status."""
+        return self.show_info or self.fail_level <= Severity.INFO
 
     def is_enabled(self, code: str) -> bool:
         return is_frontend(code) or code in _ALWAYS or code in self.enabled
@@ -94,6 +112,14 @@ class LintSettings:
             if hit and any(_matches(s, code) for s in selectors):
                 return True
         return False
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str | None:
+    # Imported on use: the catalog loads Meta's event lists, which a run that reads its
+    # results from the cache never needs.
+    from capic.meta.catalog import suggest as closest
+
+    return closest(name, candidates)
 
 
 def _matches(selector: str, code: str) -> bool:
@@ -144,19 +170,45 @@ def default_codes() -> list[str]:
 # ----------------------------------------------------------------------------- discovery
 
 
-def _read(path: Path) -> tuple[dict[str, Any] | None, str, str | None]:
-    """(data, text, error) of a TOML file."""
+#: (path, mtime, size) -> what _read found: discovery and the settings read the same files,
+#: and watch mode and the language server read them again only when they change.
+_READS: dict[tuple[str, int, int], tuple[dict[str, Any] | None, str, str | None, tuple[int, int]]]
+_READS = {}
+
+
+def _read(path: Path) -> tuple[dict[str, Any] | None, str, str | None, tuple[int, int]]:
+    """(data, text, error, (line, column) of the error) of a TOML file."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return None, "", f"cannot read {path.name}: {exc.strerror}", (1, 1)
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    hit = _READS.get(key)
+    if hit is None:
+        hit = _READS[key] = _parse_toml(path)
+    return hit
+
+
+def _parse_toml(
+    path: Path,
+) -> tuple[dict[str, Any] | None, str, str | None, tuple[int, int]]:
     try:
         text = path.read_text(encoding="utf-8")
-        return tomllib.loads(text), text, None
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, "", f"cannot read {path.name}: {exc}"
+    except OSError as exc:
+        return None, "", f"cannot read {path.name}: {exc.strerror}", (1, 1)
+    except UnicodeDecodeError as exc:
+        return None, "", f"cannot read {path.name}: not valid UTF-8 (byte {exc.start})", (1, 1)
+    try:
+        return tomllib.loads(text), text, None, (1, 1)
     except tomllib.TOMLDecodeError as exc:
-        return None, "", f"{path.name} is not valid TOML: {exc}"
+        m = re.search(r"line (\d+), column (\d+)", str(exc))
+        where = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
+        return None, text, f"{path.name} is not valid TOML: {exc}", where
 
 
 def find_config(start: Path) -> ConfigSource | None:
-    """The closest lint table at or above ``start`` (see the module docs)."""
+    """The closest lint table at or above ``start`` (see the module docs). A file that cannot
+    be read ends the walk with a source whose ``error`` says why."""
     directory = start.resolve()
     while True:
         for name, keys, section in (
@@ -166,10 +218,9 @@ def find_config(start: Path) -> ConfigSource | None:
             candidate = directory / name
             if not candidate.is_file():
                 continue
-            data, text, _ = _read(candidate)
-            # Unreadable files are reported by the loader (capic.toml) or ignored (pyproject).
+            data, text, error, where = _read(candidate)
             if data is None:
-                continue
+                return ConfigSource(candidate, {}, section, text, error, where)
             table: Any = data
             for key in keys:
                 table = table.get(key) if isinstance(table, dict) else None
@@ -182,35 +233,7 @@ def find_config(start: Path) -> ConfigSource | None:
         directory = directory.parent
 
 
-# ----------------------------------------------------------------------------- validation
-
-
-def _key_span(source: ConfigSource, rel: str, table: Sequence[str], key: str | None) -> Span:
-    """Where ``key`` of ``table`` (a path below the lint section) is written; falls back to the
-    section's header, then to the start of the file."""
-    prefix = ["lint"] if source.section == "[lint]" else ["tool", "capic"]
-    wanted = [*prefix, *table]
-    current: list[str] | None = None
-    fallback: Span | None = None
-    for number, line in enumerate(source.text.split("\n"), start=1):
-        header = re.match(r"^\s*\[+\s*([^\]]+?)\s*\]+", line)
-        if header:
-            current = [p.strip().strip("\"'") for p in header.group(1).split(".")]
-            whole = Span(rel, number, 1, number, len(line.rstrip()) + 1)
-            if current == prefix and fallback is None:
-                fallback = whole
-            if key is not None and current == [*wanted, key] and key in line:
-                col = line.index(key) + 1
-                return Span(rel, number, col, number, col + len(key))
-            if key is None and current == wanted:
-                return whole
-            continue
-        if key is not None and current == wanted:
-            m = re.match(rf"""^(\s*)["']?{re.escape(key)}["']?\s*=""", line)
-            if m:
-                col = len(m.group(1)) + 1
-                return Span(rel, number, col, number, col + len(key))
-    return fallback or Span.point(rel, 1, 1)
+# ----------------------------------------------------------------------------- settings
 
 
 def load_settings(
@@ -231,7 +254,11 @@ def load_settings(
     if source is not None:
         table = source.table
         rel = Path(os.path.relpath(source.path, root)).as_posix()
-        diags = validate_table(source, rel)
+        if source.error is None:
+            diags = validate_table(source, rel)
+        elif source.path.name != CAPIC_TOML:
+            # A broken capic.toml is the project's own file: the loader reports it (C001).
+            diags = [_broken(source, rel)]
 
     def strings(key: str) -> list[str]:
         value = table.get(key)
@@ -273,6 +300,9 @@ def load_settings(
                     for k, v in values.items()
                     if k in cls.options and cls.options[k].accepts(v)
                 }
+    show_info = table.get("show-info") is True
+    if overrides.show_info is not None:
+        show_info = overrides.show_info
     settings = LintSettings(
         enabled=enabled,
         fail_level=fail_level,
@@ -280,130 +310,24 @@ def load_settings(
         base_dir=source.path.parent if source is not None else None,
         options=options,
         source=source,
+        show_info=show_info,
     )
     return settings, diags, source
 
 
+def _broken(source: ConfigSource, rel: str) -> Diagnostic:
+    from capic.codes import code
+
+    line, column = source.error_at
+    return code("C001").diagnostic(
+        source.error or f"cannot read {rel}",
+        Span.point(rel, line, column),
+        "fix the file: capic cannot know the settings it holds",
+    )
+
+
 def validate_table(source: ConfigSource, rel: str) -> list[Diagnostic]:
-    """Diagnostics for a lint table: schema failures (C101) and selectors matching no check
-    (C102)."""
-    from capic.lint.schema import dotted, evaluator
+    """Diagnostics for a lint table (C101, C102): :mod:`capic.lint.config_checks`."""
+    from capic.lint.config_checks import validate
 
-    c101, c102 = PSEUDO_CODES["C101"], PSEUDO_CODES["C102"]
-    diags: list[Diagnostic] = []
-    where = f"{source.path.name} {source.section}"
-    document = "pyproject_tool_capic"
-    for f in evaluator().validate(document, dict(source.table)):
-        path = [str(p) for p in f.path]
-        if f.kind == "additionalProperties":
-            known = list(f.schema.get("properties", {}))
-            hint = suggest(f.key or "", known)
-            diags.append(
-                c101.diagnostic(
-                    f"{where}: unknown key `{dotted(f.target)}`",
-                    _key_span(source, rel, path, f.key),
-                    f"did you mean `{hint}`?" if hint else f"keys: {', '.join(known)}",
-                )
-            )
-            continue
-        key = path[-1] if path else None
-        table = path[:-1]
-        if key is not None and len(path) >= 2 and path[0] in {"select", "ignore", "extend-select"}:
-            table, key = [], path[0]
-        elif len(path) >= 2 and path[0] == "per-file-ignores":
-            table, key = ["per-file-ignores"], path[1]
-        message = _config_message(f.kind, f.expected, f.instance)
-        hint = None
-        if f.kind == "enum" and isinstance(f.instance, str):
-            hint = suggest(f.instance, [str(o) for o in f.expected])
-        elif (
-            f.kind == "pattern"
-            and isinstance(f.instance, str)
-            and known_selector(f.instance.upper())
-        ):
-            hint = f.instance.upper()
-        diags.append(
-            c101.diagnostic(
-                f"{where}: `{dotted(f.target)}` {message}",
-                _key_span(source, rel, table, key),
-                f"did you mean {hint!r}?" if hint else "see `capic schema config` ($defs/lint)",
-            )
-        )
-    diags.extend(_check_selectors(source, rel, where, c102))
-    diags.extend(_check_options(source, rel, where, c101))
-    return diags
-
-
-def _config_message(kind: str, expected: Any, instance: Any) -> str:
-    if kind == "type":
-        return f"must be of type {expected}, got {type(instance).__name__}"
-    if kind in {"enum", "const"}:
-        options = expected if isinstance(expected, list) else [expected]
-        return f"must be one of {', '.join(map(str, options))}, got {instance!r}"
-    if kind == "pattern":
-        return f"{instance!r} is not a code or prefix (uppercase letters and digits, or ALL)"
-    if kind == "uniqueItems":
-        return "lists a selector twice"
-    return f"is not valid ({kind})"
-
-
-def _check_selectors(source: ConfigSource, rel: str, where: str, info: Any) -> Iterable[Diagnostic]:
-    table = source.table
-    lists: list[tuple[list[str], str, Any]] = []
-    for key in ("select", "ignore", "extend-select"):
-        if isinstance(table.get(key), list):
-            lists.append(([], key, table[key]))
-    if isinstance(table.get("per-file-ignores"), dict):
-        for pattern, value in table["per-file-ignores"].items():
-            if isinstance(value, list):
-                lists.append((["per-file-ignores"], pattern, value))
-    codes = list(all_infos())
-    for parent, key, values in lists:
-        for selector in values:
-            if not isinstance(selector, str) or not re.fullmatch(r"[A-Z][A-Z0-9]*", selector):
-                continue
-            if known_selector(selector):
-                continue
-            hint = suggest(selector, codes)
-            yield info.diagnostic(
-                f"{where}: `{selector}` in {key} matches no check",
-                _key_span(source, rel, parent, key),
-                f"did you mean {hint}?" if hint else "`capic rules` lists the codes",
-            )
-
-
-def _check_options(source: ConfigSource, rel: str, where: str, info: Any) -> Iterable[Diagnostic]:
-    raw = source.table.get("options")
-    if not isinstance(raw, dict):
-        return
-    checks: dict[str, type[Check]] = {cls.name: cls for cls in all_checks().values()}
-    for name, values in raw.items():
-        cls = checks.get(name)
-        if cls is None:
-            hint = suggest(name, list(checks))
-            yield info.diagnostic(
-                f"{where}: options for unknown check `{name}`",
-                _key_span(source, rel, ["options"], name),
-                f"did you mean `{hint}`?"
-                if hint
-                else "options are keyed by check name (`capic rules`)",
-            )
-            continue
-        if not isinstance(values, dict):
-            continue
-        for key, value in values.items():
-            option = cls.options.get(key)
-            if option is None:
-                hint = suggest(key, list(cls.options))
-                known = ", ".join(cls.options) or "none"
-                yield info.diagnostic(
-                    f"{where}: `{name}` has no option `{key}`",
-                    _key_span(source, rel, ["options", name], key),
-                    f"did you mean `{hint}`?" if hint else f"its options: {known}",
-                )
-            elif not option.accepts(value):
-                yield info.diagnostic(
-                    f"{where}: option `{key}` of `{name}` must be a {option.type}, got {value!r}",
-                    _key_span(source, rel, ["options", name], key),
-                    option.description,
-                )
+    return validate(source, rel)

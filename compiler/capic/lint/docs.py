@@ -65,6 +65,8 @@ select = ["M", "L", "D", "P", "Q", "H", "V", "N"]   # replaces the default (ever
 extend-select = []                                 # added to it
 ignore = ["M007", "Q002"]                          # removed (the most specific selector wins)
 fail-level = "warning"                             # exit 1 from this severity up (default error)
+show-info = true                                   # show info notes (hidden by default)
+extend-exclude = ["generated/"]                    # .gitignore patterns never checked
 
 [lint.per-file-ignores]
 "legacy/*.capi" = ["H"]                            # relative to this file's directory
@@ -77,6 +79,13 @@ Selectors are codes or code prefixes (`"D"`, `"D002"`), or `"ALL"`. The command 
 override them: `--select` replaces, `--ignore` and `--extend-select` add, `--fail-level`
 replaces. Unknown keys and selectors are reported (C101, C102) and make the run exit 2.
 
+Informational notes (severity info, such as the Q002 match quality estimates) are hidden
+unless `show-info = true` or `--show-info`; `--statistics` always counts them, and a fail
+level of `info` shows them. Files that `.gitignore` ignores are not checked
+(`respect-gitignore = false` turns that off); `exclude` replaces the default list of skipped
+directories (hidden ones, `__pycache__`, `build`, `dist`, `node_modules`, `venv`) and
+`extend-exclude` adds to it. `capic check --show-files` lists what would be checked.
+
 ## Suppressions
 
 In a rule file: `# noqa: D002` (or `# noqa: D002, H001`, or check names) at the end of a line,
@@ -84,10 +93,21 @@ In a rule file: `# noqa: D002` (or `# noqa: D002, H001`, or check names) at the 
 anywhere in the file. Front-end errors cannot be suppressed. Suppressions that name unknown
 codes (N001), suppress nothing (N002) or cannot be read (N003) are reported.
 
+## Fixes
+
+Some findings carry a fix, marked `[*]`: `capic check --fix` applies the safe ones and
+reports what remains, `--diff` prints them as a unified diff without writing, and
+`--unsafe-fixes` adds the unsafe ones (edits that are very likely right but change what is
+sent: review them). A fix is made only where the right edit is certain: a misspelt enum value
+with a single candidate (L001, L003, L004, V003), a standard event name in the wrong case
+(L006; a closer spelling is unsafe), an unused suppression (N002). Fixes are applied in rounds
+until nothing changes, and never leave a file that does not parse.
+
 ## Exit status
 
-0: no diagnostic at or above the fail level; 1: at least one; 2: usage, configuration (C codes)
-or internal error. `--exit-zero` turns 1 into 0.
+0: no diagnostic at or above the fail level; 1: at least one (a rule file that is not UTF-8,
+C003, is one); 2: usage, configuration (C001, C101, C102), a missing path (C002) or internal
+error. `--exit-zero` turns 1 into 0.
 """
 
 

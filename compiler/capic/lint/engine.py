@@ -15,99 +15,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from capic.diagnostics import Diagnostic, Severity, Span
+from capic.diagnostics import Diagnostic, Severity
 from capic.lint.config import ConfigError, LintSettings, Overrides, load_settings
-from capic.lint.context import EnvView, LintContext
 from capic.lint.registry import Check, all_checks
-from capic.lint.variants import send_findings
-from capic.model import ir
-from capic.model.project import LoadResult, load, paused_gc
+from capic.lint.result import CheckResult, Finding, sort_key
+
+if TYPE_CHECKING:
+    # The rule model and the lint context are imported where they are used: a run whose
+    # result comes from the cache (capic.lint.result_cache) never builds them.
+    from capic.lint.context import EnvView, LintContext
+    from capic.model import ir
+    from capic.model.project import LoadResult, Overlay
+
 
 __all__ = ["CheckResult", "ConfigError", "Finding", "check_paths", "lint_project"]
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """A diagnostic and the project it belongs to (None for problems with the paths given)."""
-
-    diagnostic: Diagnostic
-    result: LoadResult | None
-
-    @property
-    def display_path(self) -> str | None:
-        """The file as people should see it (relative to the working directory when close)."""
-        span = self.diagnostic.span
-        if span is None:
-            return None
-        return self.result.display_path(span.file) if self.result is not None else span.file
-
-    @property
-    def root(self) -> Path | None:
-        return self.result.root if self.result is not None else None
-
-
-@dataclass
-class CheckResult:
-    """What :func:`check_paths` found."""
-
-    findings: list[Finding]
-    results: list[LoadResult]
-    fail_level: Severity
-    exit_code: int
-    #: Lint settings per project root.
-    settings: dict[Path, LintSettings] = field(default_factory=dict)
-    #: Environments checked per project root (None: the base configuration).
-    environments: dict[Path, list[str | None]] = field(default_factory=dict)
-    _texts: dict[tuple[Path, str], str | None] = field(default_factory=dict, repr=False)
-
-    @property
-    def diagnostics(self) -> list[Diagnostic]:
-        """Every reported diagnostic, sorted by file, line, column and code."""
-        return [f.diagnostic for f in self.findings]
-
-    @property
-    def failed(self) -> bool:
-        return any(d.severity >= self.fail_level for d in self.diagnostics)
-
-    def display_path(self, finding: Finding) -> str | None:
-        return finding.display_path
-
-    def source_text(self, finding: Finding) -> str | None:
-        """The text of the file a finding points into (for code frames)."""
-        span = finding.diagnostic.span
-        if span is None or finding.result is None:
-            return None
-        key = (finding.result.root, span.file)
-        if key not in self._texts:
-            self._texts[key] = _read_source(finding.result, span.file)
-        return self._texts[key]
-
-    def counts(self) -> dict[str, int]:
-        out = {s.label: 0 for s in sorted(Severity, reverse=True)}
-        for d in self.diagnostics:
-            out[d.severity.label] += 1
-        return out
-
-
-def _read_source(result: LoadResult, rel: str) -> str | None:
-    if result.project is not None:
-        for f in result.project.files:
-            if f.path == rel:
-                return f.text
-    try:
-        return (result.root / rel).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 # ----------------------------------------------------------------------------- linting
 
 
 def _environments(project: ir.Project, env: str | None) -> tuple[list[EnvView], bool]:
+    from capic.lint.context import EnvView
+
     if env is not None:
         if env not in project.environments:
             raise ConfigError(_unknown_env(env, project))
@@ -177,6 +109,7 @@ def _merge(
                 first.help,
                 data,
                 first.related,
+                first.fix,
             )
         )
     return merged
@@ -195,6 +128,7 @@ def lint_project(
     root) the per-file findings are cached in ``.capic_cache/lint/`` (not when the front end
     found errors). Returns the lint diagnostics before per-file ignores and suppressions."""
     from capic.lint.cache import FileResult, LintCache, context_key
+    from capic.lint.context import LintContext
 
     envs, restricted = _environments(project, env)
     poisoned = frozenset(
@@ -239,6 +173,8 @@ class _Run:
     """The per-rule part of a lint run: schema failures, per-send and per-rule hooks."""
 
     def __init__(self, ctx: LintContext, checks: list[Check]) -> None:
+        from capic.lint.context import EnvView
+
         self.ctx = ctx
         self.checks = checks
         self.enabled = {c.code for c in checks}
@@ -255,6 +191,8 @@ class _Run:
         out: list[Diagnostic],
         per_env: list[tuple[str | None, Diagnostic]],
     ) -> None:
+        from capic.lint.variants import send_findings
+
         ctx, envs = self.ctx, self.ctx.environments
         for send in rule.sends:
             # Through lint.variants: once per event name a computed name can take, and once
@@ -355,10 +293,16 @@ def _one(
     return diagnostics, settings, [e.name for e in ctx.environments]
 
 
+#: Codes that make the exit status 2 (what to check cannot be known), unlike C003 (one file
+#: cannot be read: a finding about that file, exit status 1 like ruff's E902).
+EXIT_2_CODES = frozenset({"C001", "C002", "C101", "C102"})
+
+
 def _exit_code(diagnostics: Iterable[Diagnostic], fail_level: Severity) -> int:
-    """2 when the configuration (C codes) is broken, else 1 at or above the fail level."""
+    """2 when the configuration is broken or a path is missing, else 1 at or above the fail
+    level."""
     items = list(diagnostics)
-    if any(d.severity >= Severity.ERROR and d.code.startswith("C") for d in items):
+    if any(d.severity >= Severity.ERROR and d.code in EXIT_2_CODES for d in items):
         return 2
     return 1 if any(d.severity >= fail_level for d in items) else 0
 
@@ -372,17 +316,29 @@ def check_paths(
     extend_select: Sequence[str] | None = None,
     fail_level: Severity | str | None = None,
     use_cache: bool = True,
+    show_info: bool | None = None,
+    overlay: Overlay | None = None,
+    result_cache: bool = False,
+    jobs: int | None = None,
 ) -> CheckResult:
     """Load and lint the projects the paths belong to.
 
     ``select`` replaces the configured selection; ``ignore`` and ``extend_select`` extend the
-    configured lists; ``fail_level`` overrides the configured one. ``env`` restricts the
+    configured lists; ``fail_level`` and ``show_info`` override the configured ones
+    (informational notes are hidden unless shown; they never change the exit status unless
+    the fail level is info, which shows them). ``env`` restricts the
     environment-dependent checks to one environment. A file inside a project is checked in the
     context of its whole project, and only its own diagnostics are reported.
 
+    ``overlay`` maps absolute paths to texts read instead of the files (editor buffers,
+    stdin, the rounds of ``--fix``). ``result_cache`` reads and stores whole results
+    (:mod:`capic.lint.result_cache`; ``capic check`` uses it, the API does not: a cached
+    result carries no rule model in ``results``). ``jobs`` limits the parse workers (1: parse
+    in this process, as a server that must not fork does).
+
     Raises :class:`ConfigError` for an unknown selector, fail level or environment.
     ``exit_code``: 0 clean, 1 findings at or above the fail level, 2 configuration problems
-    (capic.toml, the lint table) or unreadable paths.
+    (capic.toml, pyproject.toml, the lint table) or missing paths.
     """
     level: Severity | None
     if isinstance(fail_level, str):
@@ -397,8 +353,29 @@ def check_paths(
         ignore=list(ignore or ()),
         extend_select=list(extend_select or ()),
         fail_level=level,
+        show_info=show_info,
     )
-    results, problems = load([os.fspath(p) for p in paths], use_cache=use_cache)
+    from capic.model.project import discover, load_spec, paused_gc
+
+    specs, problems = discover([os.fspath(p) for p in paths], overlay)
+    run_key = None
+    if result_cache and use_cache and not overlay:
+        from capic.lint import result_cache as cache
+
+        if cache.cacheable(specs):
+            options = {
+                "env": env,
+                "select": overrides.select,
+                "ignore": overrides.ignore,
+                "extend_select": overrides.extend_select,
+                "fail_level": int(level) if level is not None else None,
+                "show_info": show_info,
+            }
+            run_key = cache.key(specs, problems, options)
+            hit = cache.read(specs, run_key)
+            if hit is not None:
+                return hit
+    results = [load_spec(s, use_cache=use_cache, overlay=overlay, jobs=jobs) for s in specs]
     findings: list[Finding] = [Finding(d, None) for d in problems]
     settings_by_root: dict[Path, LintSettings] = {}
     envs_by_root: dict[Path, list[str | None]] = {}
@@ -413,7 +390,7 @@ def check_paths(
             if _outside_focus(result, d):
                 continue
             findings.append(Finding(d, result))
-    findings.sort(key=_sort_key)
+    findings.sort(key=sort_key)
     effective = min(levels) if levels else (level or Severity.ERROR)
     exit_code = 0
     for result_level, group in _by_level(findings, settings_by_root):
@@ -421,7 +398,34 @@ def check_paths(
         exit_code = max(exit_code, code)
     if any(f.result is None and f.diagnostic.severity >= Severity.ERROR for f in findings):
         exit_code = 2
-    return CheckResult(findings, results, effective, exit_code, settings_by_root, envs_by_root)
+    shown, hidden = _visible(findings, settings_by_root)
+    checked = CheckResult(
+        shown, list(results), effective, exit_code, settings_by_root, envs_by_root, hidden
+    )
+    if run_key is not None:
+        from capic.lint import result_cache as cache
+
+        cache.write(specs, run_key, checked)
+    return checked
+
+
+def _visible(
+    findings: list[Finding], settings: dict[Path, LintSettings]
+) -> tuple[list[Finding], list[Finding]]:
+    """(shown, hidden): informational notes are hidden unless their project shows them."""
+    shown: list[Finding] = []
+    hidden: list[Finding] = []
+    for f in findings:
+        project = settings.get(f.root) if f.root is not None else None
+        if (
+            f.diagnostic.severity <= Severity.INFO
+            and project is not None
+            and not project.shows_info
+        ):
+            hidden.append(f)
+        else:
+            shown.append(f)
+    return shown, hidden
 
 
 def _outside_focus(result: LoadResult, d: Diagnostic) -> bool:
@@ -447,11 +451,3 @@ def _by_level(
             settings[root].fail_level if root is not None and root in settings else Severity.ERROR
         )
         yield level, diagnostics
-
-
-def _sort_key(f: Finding) -> tuple[Any, ...]:
-    d = f.diagnostic
-    span: Span | None = d.span
-    if span is None:
-        return ("", 0, 0, d.code, d.message)
-    return (f.display_path or "", span.line, span.column, d.code, d.message)

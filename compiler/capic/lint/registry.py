@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from capic.codes import FRONTEND_CODES, CodeInfo
-from capic.diagnostics import Diagnostic, Severity, Span
+from capic.diagnostics import Diagnostic, Fix, Severity, Span
 
 if TYPE_CHECKING:
     from capic.lint.context import EnvView, LintContext
@@ -108,9 +108,17 @@ class Check:
 
     # ------------------------------------------------------------------ reporting
     def report(
-        self, message: str, span: Span | None, help: str | None = None, **data: Any
+        self,
+        message: str,
+        span: Span | None,
+        help: str | None = None,
+        *,
+        fix: Fix | None = None,
+        **data: Any,
     ) -> Diagnostic:
-        return Diagnostic(self.code, self.name, self.severity, message, span, help, dict(data))
+        return Diagnostic(
+            self.code, self.name, self.severity, message, span, help, dict(data), fix=fix
+        )
 
     # ------------------------------------------------------------------ hooks
     def check_send(

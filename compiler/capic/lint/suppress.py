@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from capic.codes import CodeInfo
-from capic.diagnostics import Diagnostic, Span
+from capic.diagnostics import Diagnostic, Fix, Span
 from capic.lint.registry import PSEUDO_CODES, by_name, code_info, is_frontend
 from capic.model import ir
 
@@ -47,6 +47,8 @@ class Suppression:
     codes: frozenset[str] | None
     span: Span
     used: set[str] = field(default_factory=set)
+    #: The comment's text (noqa and file-ignore: what a fix rewrites).
+    comment: str = ""
 
     def covers(self, d: Diagnostic) -> bool:
         if d.span is None or d.span.file != self.file:
@@ -114,7 +116,7 @@ def parse(source: ir.SourceFile) -> FileSuppressions:
             codes = _codes(form.group("codes"), span, result.problems)
             if verb == "file-ignore":
                 result.suppressions.append(
-                    Suppression("file", source.path, 1, _END, frozenset(codes), span)
+                    Suppression("file", source.path, 1, _END, frozenset(codes), span, comment=text)
                 )
             elif verb == "disable":
                 for code in codes:
@@ -143,13 +145,21 @@ def parse(source: ir.SourceFile) -> FileSuppressions:
             continue
         if noqa.group("colon") is None:
             result.suppressions.append(
-                Suppression("noqa", source.path, span.line, span.line, None, span)
+                Suppression("noqa", source.path, span.line, span.line, None, span, comment=text)
             )
             continue
         codes = _codes(noqa.group("codes") or "", span, result.problems)
         if codes:
             result.suppressions.append(
-                Suppression("noqa", source.path, span.line, span.line, frozenset(codes), span)
+                Suppression(
+                    "noqa",
+                    source.path,
+                    span.line,
+                    span.line,
+                    frozenset(codes),
+                    span,
+                    comment=text,
+                )
             )
     for code, (line, span) in sorted(open_ranges.items()):
         result.problems.append(
@@ -195,9 +205,11 @@ def apply(
     that was not checked is not called unused.
     """
     by_file: dict[str, FileSuppressions] = {}
+    texts: dict[str, str] = {}
     for source in files:
         if any("noqa" in c.text.lower() or "capic" in c.text for c in source.comments):
             by_file[source.path] = parse(source)
+            texts[source.path] = source.text
     if not by_file:
         return diagnostics, []
     kept: list[Diagnostic] = []
@@ -217,7 +229,10 @@ def apply(
                 if not s.used:
                     problems.append(
                         _N002.diagnostic(
-                            "`# noqa` suppresses nothing on this line", s.span, "remove the comment"
+                            "`# noqa` suppresses nothing on this line",
+                            s.span,
+                            "remove the comment",
+                            fix=_unused_fix(texts[path], s, None),
                         )
                     )
                 continue
@@ -229,7 +244,70 @@ def apply(
                         f"unused suppression ({s.describe()}): nothing to suppress for {listed}",
                         s.span,
                         "remove the codes that no longer apply",
+                        fix=_unused_fix(texts[path], s, set(unused)),
                         codes=unused,
                     )
                 )
     return kept, problems
+
+
+# ----------------------------------------------------------------------------- fixes
+
+
+def _unused_fix(text: str, s: Suppression, unused: set[str] | None) -> Fix | None:
+    """Remove what a suppression comment lists in vain: the unused codes, or the directive
+    when nothing it lists is used (with its line when the comment is alone on it). Ranges
+    (two comments) are left to the author."""
+    if s.kind == "range":
+        return None
+    lines = text.split("\n")
+    if not 0 < s.span.line <= len(lines):
+        return None
+    line = lines[s.span.line - 1]
+    start = s.span.column - 1
+    if line[start : start + len(s.comment)] != s.comment:
+        return None
+    pattern = _NOQA if s.kind == "noqa" else _DIRECTIVE
+    m = pattern.search(s.comment)
+    if m is None:
+        return None
+    if unused is not None:
+        kept = _kept_tokens(s, m, unused)
+        if kept:
+            return _rewrite(s, m, kept)
+    if m.start() == 0 and not line[:start].strip():
+        # The comment is alone on its line: remove the line.
+        if s.span.line < len(lines):
+            gone = Span(s.span.file, s.span.line, 1, s.span.line + 1, 1)
+        else:
+            gone = Span(s.span.file, s.span.line, 1, s.span.line, len(line) + 1)
+        return Fix.replace(gone, "", "Remove the unused suppression comment")
+    # Remove the directive and the blanks before it; what precedes it stays.
+    before = (line[:start] + s.comment[: m.start()]).rstrip()
+    end_column = start + len(s.comment[: m.end()].rstrip()) + 1
+    where = Span(s.span.file, s.span.line, len(before) + 1, s.span.line, end_column)
+    return Fix.replace(where, "", "Remove the unused suppression comment")
+
+
+def _kept_tokens(s: Suppression, m: re.Match[str], unused: set[str]) -> list[str]:
+    raw = m.group("codes") if s.kind == "noqa" else _DIRECTIVE_FORM.match(m.group("rest").strip())
+    listed = raw if isinstance(raw, str) else (raw.group("codes") if raw else "")
+    kept = []
+    for token in (t for t in re.split(r"[\s,]+", listed.strip()) if t):
+        code = token.upper() if re.fullmatch(r"[A-Za-z]+[0-9]+", token) else by_name(token)
+        if code not in unused:
+            kept.append(token)
+    return kept
+
+
+def _rewrite(s: Suppression, m: re.Match[str], kept: list[str]) -> Fix:
+    """Replace the directive with one that lists only ``kept``."""
+    directive = (
+        f"# noqa: {', '.join(kept)}"
+        if s.kind == "noqa"
+        else f"# capic: file-ignore[{', '.join(kept)}]"
+    )
+    first = s.span.column + m.start()
+    last = s.span.column + len(s.comment[: m.end()].rstrip())
+    where = Span(s.span.file, s.span.line, first, s.span.line, last)
+    return Fix.replace(where, directive, "Remove the unused codes from the suppression comment")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "UserKey",
+    "action_source_branch",
     "action_sources",
     "app_data_keys",
     "catalog_ads_keys",
@@ -346,6 +347,10 @@ def suggest(name: str, candidates: Iterable[str], *, cutoff: float = 0.65) -> st
     pool = sorted(set(candidates))
     if name in pool:
         return name
+    if not pool or len(name) > 2 * max(map(len, pool)) + 8:
+        # Far longer than every candidate: no near miss, and difflib's cost grows with the
+        # product of the lengths (a 200,000-character literal took seconds).
+        return None
     folded = _fold(name)
     for candidate in pool:
         if _fold(candidate) == folded:
@@ -376,3 +381,9 @@ def recommended_parameters(source: str | None) -> tuple[tuple[str, ...], tuple[s
         event_keys.update(dict.fromkeys(part.get("x-capic-recommended-event-keys", ())))
         user_keys.update(dict.fromkeys(part.get("x-capic-recommended-user-data", ())))
     return tuple(event_keys), tuple(user_keys)
+
+
+def action_source_branch(source: str) -> dict[str, Any]:
+    """The ``then`` of ``action_sources.schema.json``'s branch for ``source`` (its
+    requirements and ``x-capic-*`` annotations); ``{}`` for an unknown source."""
+    return _if_then_branches("action_sources", "action_source").get(source, {})

@@ -456,6 +456,9 @@ class ProjectConfig:
     consent: str = "optional"
     #: The raw lint table (``[lint]`` of capic.toml or ``[tool.capic]`` of pyproject.toml).
     lint: Mapping[str, Any] = field(default_factory=dict)
+    #: The ``[meta]`` table as written (validated against the config schema; see
+    #: :mod:`capic.meta.policy` for the settings it gives).
+    meta: Mapping[str, Any] = field(default_factory=dict)
     #: Where the settings came from (None for an ad-hoc project of loose files).
     path: str | None = None
 

@@ -8,31 +8,35 @@ directory; :meth:`LoadResult.display_path` turns them back into paths for people
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import hashlib
 import os
 import re
 import tomllib
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from capic import __version__
 from capic.codes import code
 from capic.diagnostics import Diagnostic, Severity, Span
-from capic.model import ir
 from capic.resources import grammar_text
+from capic.syntax.redact import redact
+
+if TYPE_CHECKING:
+    # Imported where the rule model is built: discovery (and a check whose result is cached)
+    # never needs it, and its dataclasses take a while to create.
+    from capic.model import ir
 
 CONFIG_NAME = "capic.toml"
 CACHE_DIR = ".capic_cache"
 #: Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 48
-_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", CACHE_DIR, "__pycache__", "build", "dist"}
 
 
 @dataclass
@@ -66,7 +70,7 @@ class LoadResult:
     def _display_path(self, rel: str) -> str:
         # Like ruff: relative to the working directory for files below it, else absolute
         # (a path full of ../ is neither stable nor readable).
-        absolute = self.root / rel
+        absolute = Path(os.path.normpath(self.root / rel))
         try:
             return absolute.relative_to(Path.cwd()).as_posix()
         except ValueError:
@@ -92,20 +96,32 @@ def find_project_root(start: Path) -> Path | None:
 
 
 def _capi_files(root: Path) -> list[Path]:
-    out: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-        out.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(".capi"))
-    return sorted(out)
+    # .gitignore and the exclude settings decide (capic.files).
+    from capic.files import capi_files
+
+    return capi_files(root)
 
 
-def discover(paths: Sequence[str | Path]) -> tuple[list[ProjectSpec], list[Diagnostic]]:
+#: Texts to use instead of the files on disk (absolute paths): unsaved editor buffers, stdin,
+#: and the rounds of ``capic check --fix``. A path here need not exist on disk.
+Overlay = Mapping[Path, str]
+#: The name of standard input when it has no --stdin-filename (a file of no project).
+STDIN_NAME = "-"
+
+
+def discover(
+    paths: Sequence[str | Path], overlay: Overlay | None = None
+) -> tuple[list[ProjectSpec], list[Diagnostic]]:
     """Group the given paths into projects."""
+    overlay = overlay or {}
     problems: list[Diagnostic] = []
     by_root: dict[Path, ProjectSpec] = {}
     loose: list[Path] = []
     for raw in paths:
         p = Path(raw).resolve()
+        if p.name == STDIN_NAME and p in overlay:
+            loose.append(p)
+            continue
         if p.is_dir():
             root = p if (p / CONFIG_NAME).is_file() else find_project_root(p)
             if root is None:
@@ -123,8 +139,8 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[ProjectSpec], list[Diagn
             spec = by_root.get(root)
             if spec is None or spec.focus is not None:
                 by_root[root] = ProjectSpec(root, root / CONFIG_NAME, _capi_files(root), None)
-        elif p.is_file() or p.suffix == ".capi":
-            if not p.is_file():
+        elif p.is_file() or p.suffix == ".capi" or p in overlay:
+            if not p.is_file() and p not in overlay:
                 problems.append(
                     code("C002").diagnostic(f"{raw}: no such file", None, "check the path")
                 )
@@ -135,14 +151,25 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[ProjectSpec], list[Diagn
                 continue
             spec = by_root.get(root)
             if spec is None:
-                by_root[root] = ProjectSpec(root, root / CONFIG_NAME, _capi_files(root), {p})
+                spec = by_root[root] = ProjectSpec(root, root / CONFIG_NAME, _capi_files(root), {p})
             elif spec.focus is not None:
                 spec.focus.add(p)
+            if p not in spec.files:
+                # Named on the command line: checked even when excluded or git-ignored.
+                spec.files.append(p)
+                spec.files.sort()
         else:
             problems.append(
                 code("C002").diagnostic(f"{raw}: no such file or directory", None, "check the path")
             )
     specs = [by_root[r] for r in sorted(by_root)]
+    for spec in specs:
+        # Unsaved editor buffers of new files belong to the project they are in.
+        new = [q for q in overlay if q.suffix == ".capi" and q.is_relative_to(spec.root)]
+        new = [q for q in new if q not in spec.files and not q.exists()]
+        if new:
+            spec.files.extend(new)
+            spec.files.sort()
     if loose:
         loose = sorted(set(loose))
         common = Path(os.path.commonpath([str(f.parent) for f in loose]))
@@ -172,6 +199,8 @@ def _key_span(text: str, rel: str, key: str) -> Span:
 
 
 def load_config(root: Path, config_path: Path | None) -> tuple[ir.ProjectConfig, list[Diagnostic]]:
+    from capic.model import ir
+
     if config_path is None:
         return ir.ProjectConfig(name=root.name or "project"), []
     rel = config_path.name
@@ -193,6 +222,7 @@ def load_config(root: Path, config_path: Path | None) -> tuple[ir.ProjectConfig,
         data.get("project", {}) if isinstance(data.get("project"), dict) else {}
     )
     lint = data.get("lint", {}) if isinstance(data.get("lint"), dict) else {}
+    meta = data.get("meta", {}) if isinstance(data.get("meta"), dict) and not diags else {}
 
     def opt_str(key: str) -> str | None:
         v = project.get(key)
@@ -209,6 +239,7 @@ def load_config(root: Path, config_path: Path | None) -> tuple[ir.ProjectConfig,
         secrets_dir=opt_str("secrets_dir"),
         consent="required" if opt_str("consent") == "required" else "optional",
         lint=lint,
+        meta=meta,
         path=rel,
     )
     return config, diags
@@ -338,8 +369,9 @@ def _parse_one(
     args: tuple[str, str, str | None, str, bool],
 ) -> tuple[Any, list[Diagnostic], bool, bytes | None]:
     """Parse one file. With a cache directory the entry is written there (by the worker
-    itself, in parallel runs). Returns (AST or None, diagnostics, whether the cache entry was
-    written, the entry's bytes when ``as_json``). Workers send the JSON form back rather than
+    itself, in parallel runs). Returns (AST or None, diagnostics, False when the cache directory
+    cannot be written, the entry's bytes when ``as_json``: None when this tree cannot be
+    encoded). Workers send the JSON form back rather than
     the objects: it is needed for the cache anyway, and orjson plus rebuilding the frozen
     dataclasses costs less than pickling them both ways."""
     from capic.syntax.parser import parse_text
@@ -350,12 +382,19 @@ def _parse_one(
         return tree, diags, False, None
     from capic.syntax import serialize
 
-    encoded = orjson.dumps(
-        [
-            serialize.dump(tree) if tree is not None else None,
-            [serialize.dump_diagnostic(d) for d in diags],
-        ]
-    )
+    try:
+        encoded = orjson.dumps(
+            [
+                serialize.dump(tree) if tree is not None else None,
+                [serialize.dump_diagnostic(d) for d in diags],
+            ]
+        )
+    except orjson.JSONEncodeError:
+        # Deeper than the encoder nests (the front end's limits keep trees well below it):
+        # this file is simply not cached, and a worker leaves it to the parent process.
+        if as_json:
+            return None, [], True, None
+        return tree, diags, True, None
     written = cache_dir is not None and _write_cache_entry(Path(cache_dir), key, encoded)
     if as_json:
         return None, [], written, encoded
@@ -405,18 +444,41 @@ class ParseCache:
             self.enabled = False
 
 
+#: Parse results by cache directory and key (content, path, grammar, version), in memory: the
+#: trees are immutable, so a long-lived process reuses them instead of reading and rebuilding
+#: them from the parse cache on every check. Bounded, least recently used first out.
+_TREES: collections.OrderedDict[str, tuple[Any, list[Diagnostic]]] = collections.OrderedDict()
+_TREES_MAX = 4096
+
+
+def _remember(key: str, tree: Any, diagnostics: list[Diagnostic]) -> None:
+    _TREES[key] = (tree, diagnostics)
+    _TREES.move_to_end(key)
+    while len(_TREES) > _TREES_MAX:
+        _TREES.popitem(last=False)
+
+
 def parse_files(
-    root: Path, files: list[Path], *, use_cache: bool = True, jobs: int | None = None
+    root: Path,
+    files: list[Path],
+    *,
+    use_cache: bool = True,
+    jobs: int | None = None,
+    overlay: Overlay | None = None,
 ) -> tuple[list[tuple[ir.SourceFile, Any]], list[Diagnostic]]:
     """Read and parse files (relative paths for spans). Returns (source, AST or None) pairs."""
+    from capic.model import ir
+
+    overlay = overlay or {}
     cache = ParseCache(root, enabled=use_cache)
     diags: list[Diagnostic] = []
     sources: list[tuple[ir.SourceFile, str, str]] = []
     for path in files:
         rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
         try:
-            raw = path.read_bytes()
-            text = raw.decode("utf-8-sig")
+            given = overlay.get(path)
+            raw = given.encode("utf-8") if given is not None else path.read_bytes()
+            text = given if given is not None else raw.decode("utf-8-sig")
         except OSError as exc:
             diags.append(
                 code("C002").diagnostic(
@@ -427,7 +489,7 @@ def parse_files(
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
             diags.append(
-                code("C002").diagnostic(
+                code("C003").diagnostic(
                     f"{rel}: not valid UTF-8 (byte {exc.start})",
                     Span.point(rel, line, 1),
                     "save the file as UTF-8",
@@ -435,6 +497,8 @@ def parse_files(
             )
             continue
         digest = hashlib.sha256(raw).hexdigest()
+        # Inline tokens are masked before anything reads, shows or caches the text.
+        text = redact(text)
         sources.append(
             (ir.SourceFile(rel, digest, text.count("\n") + 1, text), text, cache.key(rel, text))
         )
@@ -443,6 +507,12 @@ def parse_files(
     parsed: dict[str, tuple[Any, list[Diagnostic]]] = {}
     todo: list[tuple[str, str, str | None, str, bool]] = []
     for src, text, key in sources:
+        remembered = _TREES.get(f"{cache.dir}\0{key}") if cache.enabled else None
+        if remembered is not None:
+            # A long-lived process (language server, watch mode) has seen this text before.
+            _TREES.move_to_end(f"{cache.dir}\0{key}")
+            parsed[src.path] = remembered
+            continue
         hit = cache.get(key)
         if hit is not None:
             hits[src.path] = hit
@@ -452,12 +522,20 @@ def parse_files(
         workers = jobs if jobs is not None else min(os.cpu_count() or 1, 8)
         if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
             # Workers write the cache entries themselves and send the JSON form back.
+            # (Imported here: concurrent.futures.process costs more to import than a small
+            # project takes to check.)
+            from concurrent.futures import ProcessPoolExecutor
+
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 shipped = [(*args[:4], True) for args in todo]
                 for args, (_, _, _, encoded) in zip(
                     todo, pool.map(_parse_one, shipped, chunksize=16), strict=True
                 ):
-                    hits[args[1]] = orjson.loads(encoded or b"null")
+                    if encoded is None:
+                        tree, tree_diags, _, _ = _parse_one((*args[:2], None, args[3], False))
+                        parsed[args[1]] = (tree, tree_diags)
+                    else:
+                        hits[args[1]] = orjson.loads(encoded)
         else:
             for text, rel, cache_dir, key, _ in todo:
                 tree, tree_diags, written, _ = _parse_one(
@@ -468,7 +546,7 @@ def parse_files(
                 parsed[rel] = (tree, tree_diags)
 
     out: list[tuple[ir.SourceFile, Any]] = []
-    for src, _, _ in sources:
+    for src, _, key in sources:
         if src.path in parsed:
             tree, tree_diags = parsed[src.path]
             diags.extend(tree_diags)
@@ -477,7 +555,10 @@ def parse_files(
 
             tree_data, diag_data = hits[src.path]
             tree = serialize.load(tree_data) if tree_data is not None else None
-            diags.extend(serialize.load_diagnostic(d) for d in diag_data)
+            tree_diags = [serialize.load_diagnostic(d) for d in diag_data]
+            diags.extend(tree_diags)
+        if cache.enabled:
+            _remember(f"{cache.dir}\0{key}", tree, list(tree_diags))
         comments = tree.comments if tree is not None else ()
         out.append((ir.SourceFile(src.path, src.sha256, src.lines, src.text, comments), tree))
     return out, diags
@@ -499,17 +580,30 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def load_spec(spec: ProjectSpec, *, use_cache: bool = True, jobs: int | None = None) -> LoadResult:
+def load_spec(
+    spec: ProjectSpec,
+    *,
+    use_cache: bool = True,
+    jobs: int | None = None,
+    overlay: Overlay | None = None,
+) -> LoadResult:
     with paused_gc():
-        return _load_spec(spec, use_cache=use_cache, jobs=jobs)
+        return _load_spec(spec, use_cache=use_cache, jobs=jobs, overlay=overlay)
 
 
-def _load_spec(spec: ProjectSpec, *, use_cache: bool, jobs: int | None) -> LoadResult:
+def _load_spec(
+    spec: ProjectSpec, *, use_cache: bool, jobs: int | None, overlay: Overlay | None
+) -> LoadResult:
+    from capic.model import ir
     from capic.model.resolve import resolve
 
     config, diags = load_config(spec.root, spec.config_path)
     parsed, parse_diags = parse_files(
-        spec.root, spec.files, use_cache=use_cache and spec.config_path is not None, jobs=jobs
+        spec.root,
+        spec.files,
+        use_cache=use_cache and spec.config_path is not None,
+        jobs=jobs,
+        overlay=overlay,
     )
     diags.extend(parse_diags)
     focus = (
@@ -518,7 +612,9 @@ def _load_spec(spec: ProjectSpec, *, use_cache: bool, jobs: int | None) -> LoadR
         else None
     )
     result = LoadResult(spec.root, config, None, diags, [s.path for s, _ in parsed], focus)
-    if any(tree is None for _, tree in parsed) or any(d.code == "C002" for d in parse_diags):
+    if any(tree is None for _, tree in parsed) or any(
+        d.code in {"C002", "C003"} for d in parse_diags
+    ):
         return result
     trees = [tree for _, tree in parsed]
     resolved, resolve_diags = resolve(trees)
@@ -546,7 +642,11 @@ def _load_spec(spec: ProjectSpec, *, use_cache: bool, jobs: int | None) -> LoadR
 
 
 def load(
-    paths: Sequence[str | Path], *, use_cache: bool = True, jobs: int | None = None
+    paths: Sequence[str | Path],
+    *,
+    use_cache: bool = True,
+    jobs: int | None = None,
+    overlay: Overlay | None = None,
 ) -> tuple[list[LoadResult], list[Diagnostic]]:
-    specs, problems = discover(paths)
-    return [load_spec(s, use_cache=use_cache, jobs=jobs) for s in specs], problems
+    specs, problems = discover(paths, overlay)
+    return [load_spec(s, use_cache=use_cache, jobs=jobs, overlay=overlay) for s in specs], problems

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from capic import limits
 from capic.codes import code
 from capic.diagnostics import Diagnostic, Span
 from capic.meta import catalog
@@ -43,6 +44,8 @@ TEST_FIELDS = {
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:
     pool = list(candidates)
+    if not pool or len(name) > 2 * max(map(len, pool)) + 8:
+        return None  # no near miss, and difflib's cost grows with the product of the lengths
     lowered = {c.lower(): c for c in pool}
     if name.lower() in lowered and lowered[name.lower()] != name:
         return lowered[name.lower()]
@@ -204,17 +207,27 @@ class Resolver(PayloadResolver):
         return out
 
     def _cycles(self, elements: Mapping[str, ir.Element]) -> None:
+        """Report each cycle of element references once. Depth first with an explicit stack:
+        a chain of thousands of elements must not exhaust Python's recursion limit."""
         state: dict[str, int] = {}
         reported: set[frozenset[str]] = set()
 
-        def visit(name: str, stack: list[str]) -> None:
-            state[name] = 1
-            stack.append(name)
-            for dep in elements[name].deps:
+        for start in elements:
+            if start in state:
+                continue
+            state[start] = 1
+            path = [start]
+            pending = [iter(elements[start].deps)]
+            while pending:
+                dep = next(pending[-1], None)
+                if dep is None:
+                    pending.pop()
+                    state[path.pop()] = 2
+                    continue
                 if dep not in elements:
                     continue
                 if state.get(dep) == 1:
-                    cycle = stack[stack.index(dep) :]
+                    cycle = path[path.index(dep) :]
                     key = frozenset(cycle)
                     if key not in reported:
                         reported.add(key)
@@ -226,13 +239,9 @@ class Resolver(PayloadResolver):
                             "break the cycle by writing one element without the others",
                         )
                 elif dep not in state:
-                    visit(dep, stack)
-            stack.pop()
-            state[name] = 2
-
-        for name in elements:
-            if name not in state:
-                visit(name, [])
+                    state[dep] = 1
+                    path.append(dep)
+                    pending.append(iter(elements[dep].deps))
 
     # ------------------------------------------------------------------ pixels
     def _pixel(self, decl: ast.PixelDecl, path: str) -> ir.Pixel:
@@ -748,4 +757,5 @@ class Resolver(PayloadResolver):
 def resolve(files: list[ast.File]) -> tuple[dict[str, Any], list[Diagnostic]]:
     resolver = Resolver(files)
     result = resolver.resolve()
-    return result, resolver.diagnostics
+    # Expressions too deep once elements are expanded become null placeholders (R030).
+    return result, [*resolver.diagnostics, *limits.check_model(result)]

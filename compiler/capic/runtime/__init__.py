@@ -8,10 +8,13 @@ clock and the id source and carries the counters. The submodules:
   functions and operators (never raising);
 - :mod:`capic.runtime.coerce`, :mod:`capic.runtime.normalize`, :mod:`capic.runtime.hashing`:
   type conversions, customer-information normalization and SHA-256 hashing;
-- :mod:`capic.runtime.payload`, :mod:`capic.runtime.validate`: server-event assembly and
-  per-event validation;
-- :mod:`capic.runtime.delivery`, :mod:`capic.runtime.secrets`: batching, retries, the outbox;
-- :mod:`capic.runtime.runner`: the event-stream loop behind ``capic run``;
+- :mod:`capic.runtime.payload`, :mod:`capic.runtime.validate`, :mod:`capic.runtime.limits`:
+  server-event assembly and per-event validation (the limits read from the JSON Schemas);
+- :mod:`capic.runtime.ingest`, :mod:`capic.runtime.destinations`: one incoming event to queue
+  items and an outcome (what ``capic run`` and ``capic serve`` do per event);
+- :mod:`capic.runtime.delivery`, :mod:`capic.runtime.secrets`: the queue contract, the outbox,
+  group commit and the delivery engine (batching, retries, bisection, dead letters);
+- :mod:`capic.runtime.runner`: ``capic run``'s pipeline (input, checkpoints, delivery);
 - :mod:`capic.runtime.loader`: importing a generated module from text or a file.
 """
 

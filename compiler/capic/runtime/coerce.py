@@ -13,9 +13,12 @@ import math
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 __all__ = [
+    "OUT_OF_RANGE",
+    "amount",
+    "count",
     "currency",
     "out_of_range",
     "to_bool",
@@ -37,6 +40,23 @@ _THOUSANDS: Final = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 _MAX_DIGITS: Final = 400
 # JSON integers Meta (and orjson) take: signed 64 bits.
 _INT64: Final = 2**63
+
+
+class _OutOfRange:
+    """The marker :func:`amount` and :func:`count` leave where the value was a number no
+    field can carry (not finite, beyond 64 bits): validation then rejects the event instead
+    of sending it without the value. Never encoded: an event holding it is never valid."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OUT_OF_RANGE"
+
+    def __reduce__(self) -> str:
+        return "OUT_OF_RANGE"
+
+
+OUT_OF_RANGE: Final[Any] = _OutOfRange()
 
 _TRUE: Final = frozenset({"true", "t", "yes", "y", "1", "on"})
 _FALSE: Final = frozenset({"false", "f", "no", "n", "0", "off"})
@@ -238,3 +258,21 @@ def out_of_range(v: object) -> bool:
     if _NUMBER.fullmatch(text):
         return len(text) > _MAX_DIGITS or not math.isfinite(float(text))
     return False
+
+
+def amount(v: object) -> Any:
+    """:func:`to_number` for custom_data numbers, except that a number no field can carry
+    (``"1e400"``, 30 digits) gives :data:`OUT_OF_RANGE` instead of None: it is then kept in
+    place, and validation rejects the event instead of sending it without the value."""
+    n = to_number(v)
+    if n is not None and (type(n) is not int or -_INT64 <= n < _INT64):
+        return n
+    return OUT_OF_RANGE if n is not None or out_of_range(v) else None
+
+
+def count(v: object) -> Any:
+    """:func:`to_int`, with :data:`OUT_OF_RANGE` as :func:`amount` gives it."""
+    n = to_int(v)
+    if n is not None and -_INT64 <= n < _INT64:
+        return n
+    return OUT_OF_RANGE if n is not None or out_of_range(v) else None

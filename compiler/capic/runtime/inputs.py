@@ -42,14 +42,15 @@ class Input:
 
     stream: IO[bytes]
     name: str
-    kind: str  # "file" or "stdin"
+    #: "file" (a regular file: checkpoints), "stdin" or "stream" (a pipe given by path: counts).
+    kind: str
     source: str
     #: Bytes in a regular file (for the progress bar); None for streams.
     size: int | None
     regular: bool
 
     def close(self) -> None:
-        if self.kind == "file":
+        if self.kind != "stdin":
             self.stream.close()
 
 
@@ -80,7 +81,8 @@ def open_input(events: str) -> Input:
     except OSError as exc:
         stream.close()
         raise InputError(f"cannot read {events}: {exc.strerror or exc}") from None
-    return Input(stream, events, "file", source, st.st_size if regular else None, regular)
+    kind = "file" if regular else "stream"
+    return Input(stream, events, kind, source, st.st_size if regular else None, regular)
 
 
 def read_lines(stream: IO[bytes], *, idle: float | None = None) -> Iterator[bytes | None]:

@@ -5,6 +5,8 @@ of Meta facts: the linter checks literals against them statically, and these are
 facts for values that only exist at run time:
 
 - the custom_data keys a standard event requires (``Purchase``: ``currency`` and ``value``);
+- the keys an action source requires (``app``: ``app_data``; ``business_messaging``:
+  ``messaging_channel``; ``website``: ``event_source_url`` and ``user_data.client_user_agent``);
 - the ISO 4217 codes ``custom_data.currency`` may take;
 - the bounds of custom_data numbers (``value`` not negative) and that they are finite;
 - the ``maxLength`` of top-level strings (``event_name``, ``event_source_url``,
@@ -29,6 +31,8 @@ __all__ = ["Limits", "limits"]
 class Limits:
     #: Event name -> custom_data keys it requires.
     required_custom: dict[str, tuple[str, ...]]
+    #: Action source -> (top-level keys, user_data keys) it requires.
+    required_by_source: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]
     #: Accepted ``custom_data.currency`` values (uppercase ISO 4217).
     currencies: frozenset[str]
     #: custom_data number keys with their inclusive (minimum, maximum), None where unbounded.
@@ -65,8 +69,17 @@ def limits() -> Limits:
         for key, prop in server["properties"].items()
         if prop.get("type") == "string" and "maxLength" in prop
     )
+    by_source: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for branch in catalog.schema("action_sources").get("allOf", ()):
+        source = branch.get("if", {}).get("properties", {}).get("action_source", {}).get("const")
+        then = branch.get("then", {})
+        top = tuple(then.get("required", ()))
+        user = tuple(then.get("properties", {}).get("user_data", {}).get("required", ()))
+        if isinstance(source, str) and (top or user):
+            by_source[source] = (top, user)
     return Limits(
         required_custom=required,
+        required_by_source=by_source,
         currencies=catalog.currencies(),
         custom_numbers=numbers,
         string_lengths=lengths,

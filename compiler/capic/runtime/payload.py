@@ -14,7 +14,7 @@ keys need a type conversion, which sections need their nulls removed. ``send`` t
    event);
 2. removes empty members inside sections (``custom_data``, ``app_data`` ...), recursively,
    and drops sections left empty;
-3. adds ``Context.time_offset`` to ``event_time``;
+3. adds ``Context.time_offset`` to ``event_time`` (and to ``original_event_data.event_time``);
 4. normalizes and hashes the customer information with one
    :meth:`capic.runtime.hashing.UserDataBuilder.build` call;
 5. validates (:func:`capic.runtime.validate.validate_event`) against the event's clock;
@@ -23,26 +23,18 @@ keys need a type conversion, which sections need their nulls removed. ``send`` t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from capic.meta import catalog
-from capic.runtime.coerce import (
-    currency,
-    out_of_range,
-    to_bool,
-    to_event_time,
-    to_int,
-    to_number,
-    to_string,
-)
+from capic.runtime.coerce import amount, count, currency, to_bool, to_event_time, to_int, to_string
 from capic.runtime.context import Emitted, EventScope, Rejection
 from capic.runtime.hashing import UserDataBuilder, clean_identifiers
+from capic.runtime.metapolicy import MetaPolicy
 from capic.runtime.validate import (
     ACTION_SOURCES,
     INVALID_EVENT_TIME,
     MAX_EVENT_NAME,
-    OUT_OF_RANGE,
     validate_event,
     validate_timed_user,
 )
@@ -92,27 +84,6 @@ def event_time(v: Any) -> int | None:
     return to_event_time(v)
 
 
-def _amount(v: Any) -> Any:
-    """:func:`~capic.runtime.coerce.to_number` for custom_data numbers, except that a number
-    no field can carry ("1e400", 30 digits) gives ``OUT_OF_RANGE`` instead of None: it is
-    then kept in place, and validation rejects the event instead of sending it without it."""
-    n = to_number(v)
-    if n is not None and (type(n) is not int or -_INT64 <= n < _INT64):
-        return n
-    return OUT_OF_RANGE if n is not None or out_of_range(v) else None
-
-
-def _count(v: Any) -> Any:
-    """:func:`~capic.runtime.coerce.to_int`, with ``OUT_OF_RANGE`` as :func:`_amount`."""
-    n = to_int(v)
-    if n is not None and -_INT64 <= n < _INT64:
-        return n
-    return OUT_OF_RANGE if n is not None or out_of_range(v) else None
-
-
-_INT64: Final = 2**63
-
-
 def _currency(v: Any) -> str | None:
     """:func:`~capic.runtime.coerce.currency`, with a fast path for a code that is already
     three uppercase ASCII letters (the same answer)."""
@@ -134,11 +105,11 @@ TOP_COERCIONS: Final[dict[str, tuple[Coerce, type, str | None]]] = {
 #: Section key -> {key: (conversion, type that needs none)}.
 SECTION_COERCIONS: Final[dict[str, dict[str, tuple[Coerce, type]]]] = {
     "custom_data": {
-        "value": (_amount, float),
-        "predicted_ltv": (_amount, float),
-        "net_revenue": (_amount, float),
+        "value": (amount, float),
+        "predicted_ltv": (amount, float),
+        "net_revenue": (amount, float),
         "currency": (_currency, type(None)),
-        "num_items": (_count, int),
+        "num_items": (count, int),
     },
     "app_data": {
         "advertiser_tracking_enabled": (flag, type(None)),
@@ -311,12 +282,20 @@ class Sender:
     (:meth:`capic.runtime.hashing.UserDataBuilder.hasher`) and call :meth:`finish` (steps 5
     and 6). :meth:`send` does all of it with one :meth:`UserDataBuilder.build` call."""
 
-    __slots__ = ("_build", "builder", "hasher")
+    __slots__ = ("_build", "builder", "hasher", "policy")
 
-    def __init__(self, *, default_country: str | None = None, dob_order: str = "mdy") -> None:
+    def __init__(
+        self,
+        *,
+        default_country: str | None = None,
+        dob_order: str = "mdy",
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
         self.builder = UserDataBuilder(default_country=default_country, dob_order=dob_order)
         self._build = self.builder.build
         self.hasher = self.builder.hasher
+        #: The module's ``[meta]`` settings (modules of capic 0.1.0 give none: the defaults).
+        self.policy = MetaPolicy.from_settings(meta)
 
     def send(
         self,
@@ -368,6 +347,10 @@ class Sender:
             t = ev.get("event_time")
             if type(t) is int:
                 ev["event_time"] = t + ctx.time_offset
+            # The original conversion an event refers to moved with every other event time.
+            original = ev.get("original_event_data")
+            if type(original) is dict and type(original.get("event_time")) is int:
+                original["event_time"] += ctx.time_offset
         for key, coercions, clean in spec.sections:
             section = ev[key]
             if type(section) is not dict:
@@ -412,9 +395,9 @@ class Sender:
         if s.ctx.validate:
             website = spec.website
             if website is None:
-                reason = validate_event(ev, s.now())
+                reason = validate_event(ev, s.now(), self.policy)
             else:
-                reason = validate_timed_user(ev, s.now(), website)
+                reason = validate_timed_user(ev, s.now(), website, self.policy)
             if reason is not None:
                 self._reject(s, spec, reason)
                 return

@@ -6,6 +6,11 @@ input position after its last line. The next chunk is submitted only once the on
 durable, so the recorded position never covers a line whose events are not stored, and no more
 than two chunks are ever read but not durable. A full outbox (backlog limit, disk) makes the
 reader wait and try the same chunk again: backpressure, never a dropped line.
+
+While delivery keeps pace, the reader also waits when more than ``max_backlog`` events are
+queued: the outbox stays small (cheap to write and read) and memory flat, and reading never
+runs far ahead of what reaches Meta. When delivery stalls (a resting pixel, an outage), the
+reader goes on after a second and the outbox absorbs the backlog, which is what it is for.
 """
 
 from __future__ import annotations
@@ -32,8 +37,12 @@ class ChunkCommitter:
         time_offset: int,
         max_lines: int,
         max_age: float,
+        max_backlog: int | None = None,
         warn: Callable[[str], None] | None = None,
     ) -> None:
+        self._outbox = outbox
+        self._max_backlog = max_backlog
+        self._unthrottled_until = 0.0
         self._source = source
         self._offset = time_offset
         self._max_lines = max_lines
@@ -41,7 +50,7 @@ class ChunkCommitter:
         self._warn = warn
         #: Lines of the input whose events are durable (counted from the input's start).
         self.committed_lines = start[1]
-        if source.kind == "stdin":
+        if source.kind != "file":
             # A new stream: its count starts at 0 now, visible to `capic outbox status`.
             outbox.begin_input(self._mark(0, 0, False))
         self._committer = GroupCommitter(outbox, max_delay=0.0)
@@ -86,11 +95,29 @@ class ChunkCommitter:
 
     def _submit(self, position: int, lines: int, finished: bool) -> None:
         self._wait()
+        self._throttle()
         items, self._items = self._items, []
         self._lines = 0
         self._started = time.monotonic()
         mark = self._mark(position, lines, finished)
         self._inflight = (self._committer.submit(items, progress=mark), items, mark)
+
+    def _throttle(self) -> None:
+        limit = self._max_backlog
+        if limit is None or time.monotonic() < self._unthrottled_until:
+            return
+        depth = self._outbox.depth()
+        progress = time.monotonic()
+        while depth > limit:
+            time.sleep(0.005)
+            now_depth = self._outbox.depth()
+            if now_depth < depth:
+                progress = time.monotonic()
+            elif time.monotonic() - progress > 1.0:
+                # Delivery is not draining: the outbox takes the backlog for a while.
+                self._unthrottled_until = time.monotonic() + 10.0
+                return
+            depth = now_depth
 
     def _wait(self) -> None:
         while self._inflight is not None:

@@ -34,18 +34,20 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import IO, TextIO
+from typing import IO, Protocol, TextIO
 
 from capic.runtime.context import Context, Rejection
 from capic.runtime.delivery import (
     DeliveryEngine,
     DryRunSink,
     GraphTransport,
+    InputProgress,
     Outbox,
     OutboxError,
     QueueItem,
     RetryPolicy,
 )
+from capic.runtime.delivery.stats import DeliveryStats
 from capic.runtime.delivery.transport import DEFAULT_BASE_URL
 from capic.runtime.destinations import Destinations, RunConfigError
 from capic.runtime.ingest import Ingestor
@@ -76,6 +78,23 @@ class RunAborted(BaseException):
     outbox, what was read but not committed is not stored (the recorded count says so)."""
 
 
+class Deliverer(Protocol):
+    """What delivers from the outbox: the :class:`DeliveryEngine` (to the Graph API), or with
+    ``capic run --queue`` the forwarder into Redis Streams (capic.queue.spill.Forwarder)."""
+
+    @property
+    def stopped_reason(self) -> str | None: ...
+
+    @property
+    def stats(self) -> DeliveryStats: ...
+
+    def start(self) -> None: ...
+
+    def drain(self, deadline: float | None) -> None: ...
+
+    def stop(self, deadline: float | None) -> None: ...
+
+
 @dataclass(frozen=True)
 class RunConfig:
     events: str
@@ -91,6 +110,11 @@ class RunConfig:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     chunk_lines: int = 2000
     chunk_age: float = 0.05
+    #: Queued events above which reading waits while delivery drains (None: never waits).
+    max_backlog: int | None = 20_000
+    #: Builds what delivers from the outbox instead of the engine (``--queue``); it may raise
+    #: RunConfigError.
+    deliverer: Callable[[Outbox], Deliverer] | None = None
 
 
 @dataclass
@@ -172,8 +196,10 @@ def run(
     try:
         prepare_outbox_dir(config.outbox)
         outbox = Outbox(config.outbox)
-    except (OutboxError, OSError) as exc:
-        raise RunConfigError(f"outbox {config.outbox}: {exc}") from None
+    except OutboxError as exc:  # its message names the file
+        raise RunConfigError(str(exc)) from None
+    except OSError as exc:
+        raise RunConfigError(f"outbox {config.outbox}: {exc.strerror or exc}") from None
     try:
         return _Run(module, destinations, config, hooks).deliver(outbox)
     finally:
@@ -213,11 +239,19 @@ class _Run:
             f"rejected: {r.reason}",
         )
 
-    def _open(self, resume_offset: int | None) -> tuple[Input, IO[bytes]]:
+    def _open(self, outbox: Outbox | None) -> tuple[Input, IO[bytes], InputProgress | None]:
+        """Open the input once (a pipe cannot be opened twice), find its checkpoint in the
+        outbox, and work out the time offset: the checkpoint's, or a probe's."""
         source = open_input(self.config.events)
         stream = source.stream
-        if resume_offset is not None:
-            self.offset = resume_offset
+        checkpoint = None
+        if outbox is not None and source.kind == "file":
+            if self.config.from_start:
+                outbox.forget_input(source.source)
+            else:
+                checkpoint = outbox.checkpoint(source.source)
+        if checkpoint is not None:
+            self.offset = checkpoint.time_offset if self.config.rebase_time else 0
         elif self.config.rebase_time:
             self.offset, stream = _spool(self.module, source)
         if self.config.rebase_time:
@@ -230,12 +264,12 @@ class _Run:
             id_source=source.source,
             on_reject=self._on_reject,
         )
-        return source, stream
+        return source, stream, checkpoint
 
     # -- dry run ----------------------------------------------------------------------------
 
     def dry(self) -> RunSummary:
-        source, stream = self._open(None)
+        source, stream, _ = self._open(None)
         out = self.hooks.output
         if out is None:
             raise RunConfigError("standard output is closed: a dry run prints its requests there")
@@ -247,7 +281,7 @@ class _Run:
         )
         self._delivery = sink.stats.to_json
         try:
-            self._loop(stream, sink.add, lambda: sink.tick(), None)
+            self._loop(stream, lambda items, _p, _n: sink.add(items), sink.tick, None)
             sink.close()
         finally:
             source.close()
@@ -258,16 +292,7 @@ class _Run:
 
     def deliver(self, outbox: Outbox) -> RunSummary:
         config = self.config
-        probe = open_input(config.events)
-        checkpoint = None
-        if probe.kind == "file" and probe.regular:
-            if config.from_start:
-                outbox.forget_input(probe.source)
-            else:
-                checkpoint = outbox.checkpoint(probe.source)
-        probe.close()
-        resume = checkpoint.time_offset if checkpoint and config.rebase_time else None
-        source, stream = self._open(resume if checkpoint else None)
+        source, stream, checkpoint = self._open(outbox)
         if checkpoint is not None:
             stream.seek(checkpoint.position)
             self.lineno = self.summary.resumed_from = checkpoint.lines
@@ -277,18 +302,23 @@ class _Run:
                     f"resuming {source.name} after line {checkpoint.lines:,}, where an earlier "
                     "run stopped (--from-start reads it all again)"
                 )
-        transport = GraphTransport(config.endpoint, timeout=config.timeout)
-        engine = DeliveryEngine(
-            outbox,
-            transport=transport,
-            policy=config.policy,
-            max_batch=config.max_batch,
-            max_age=config.max_age,
-            secrets_dir=config.secrets_dir,
-            environ=self.destinations.environ,
-            log=self.hooks.warn,
-            destinations=self.destinations.all(),
-        )
+        transport = None
+        engine: Deliverer
+        if config.deliverer is not None:
+            engine = config.deliverer(outbox)
+        else:
+            transport = GraphTransport(config.endpoint, timeout=config.timeout)
+            engine = DeliveryEngine(
+                outbox,
+                transport=transport,
+                policy=config.policy,
+                max_batch=config.max_batch,
+                max_age=config.max_age,
+                secrets_dir=config.secrets_dir,
+                environ=self.destinations.environ,
+                log=self.hooks.warn,
+                destinations=self.destinations.all(),
+            )
         chunks = ChunkCommitter(
             outbox,
             source,
@@ -296,26 +326,30 @@ class _Run:
             time_offset=self.offset,
             max_lines=config.chunk_lines,
             max_age=config.chunk_age,
+            max_backlog=config.max_backlog,
             warn=self.hooks.warn,
         )
         self._delivery = engine.stats.to_json
         engine.start()
-        aborted = True
+        aborted = False
         try:
             finished = self._loop(
                 stream,
-                lambda items: chunks.add(items, self.position, self.lineno),
+                chunks.add,
                 lambda: chunks.flush(self.position, self.lineno),
                 engine,
             )
             chunks.finish(self.position, self.lineno, finished=finished)
-            aborted = False
             if engine.stopped_reason is None:
                 engine.drain(None)
+        except BaseException:  # an abort (second signal) or a failure: stop at once
+            aborted = True
+            raise
         finally:
             chunks.close()
             engine.stop(0.0 if aborted else 5.0)
-            transport.close()
+            if transport is not None:
+                transport.close()
             source.close()
             self.summary.committed_lines = chunks.committed_lines
             if aborted:
@@ -331,11 +365,12 @@ class _Run:
     def _loop(
         self,
         stream: IO[bytes],
-        add: Callable[[Sequence[QueueItem]], None],
+        add: Callable[[Sequence[QueueItem], int, int], None],
         idle: Callable[[], None],
-        engine: DeliveryEngine | None,
+        engine: Deliverer | None,
     ) -> bool:
-        """Read to the end (True) or until stopped (False)."""
+        """Read to the end (True) or until stopped (False). ``add`` gets the items of each
+        line with the input position and line number after it."""
         assert self.ingestor is not None
         process = self.ingestor.process
         summary = self.summary
@@ -343,42 +378,48 @@ class _Run:
         lines: Iterator[bytes | None] = read_lines(stream, idle=self.config.max_age)
         if self.hooks.lines is not None:
             lines = self.hooks.lines(lines)
-        since_progress = 0
-        read = 0
-        for raw in lines:
-            if stop is not None and stop():
-                summary.interrupted = summary.interrupted or "stop requested"
-                return False
-            if engine is not None and engine.stopped_reason is not None:
-                return False
-            if raw is None:
-                idle()
-                self._progress()
-                continue
-            self.lineno += 1
-            read += 1
-            self.position += len(raw)
-            summary.lines = read
-            if not raw.strip():
-                add(())
-                continue
-            event, request, problem = parse_line(raw)
-            if problem is not None:
-                summary.malformed += 1
-                self.say("malformed lines", f"line {self.lineno}: {problem}")
-                add(())
-                continue
-            summary.events += 1
-            outcome = process(event, request, self.lineno)
-            if outcome.failed:
-                summary.errors += 1
-                self.say("internal errors", f"line {self.lineno}: {outcome.reason}")
-            add(outcome.items)
-            since_progress += 1
-            if since_progress >= 1000:
-                since_progress = 0
-                self._progress()
-        return True
+        lineno, position = self.lineno, self.position
+        first = lineno
+        try:
+            for raw in lines:
+                if raw is None:
+                    self.lineno, self.position = lineno, position
+                    idle()
+                    self._progress()
+                    if (stop is not None and stop()) or (engine and engine.stopped_reason):
+                        break
+                    continue
+                lineno += 1
+                position += len(raw)
+                if not raw.strip():
+                    add((), position, lineno)
+                    continue
+                event, request, problem = parse_line(raw)
+                if problem is not None:
+                    summary.malformed += 1
+                    self.say("malformed lines", f"line {lineno}: {problem}")
+                    add((), position, lineno)
+                    continue
+                summary.events += 1
+                outcome = process(event, request, lineno)
+                if outcome.failed:
+                    summary.errors += 1
+                    self.say("internal errors", f"line {lineno}: {outcome.reason}")
+                add(outcome.items, position, lineno)
+                if not lineno & 255:  # flags and progress every 256 lines, not every line
+                    self.lineno, self.position = lineno, position
+                    if (stop is not None and stop()) or (engine and engine.stopped_reason):
+                        break
+                    if not lineno & 1023:
+                        self._progress()
+            else:
+                return True
+        finally:
+            self.lineno, self.position = lineno, position
+            summary.lines = lineno - first
+        if stop is not None and stop():
+            summary.interrupted = summary.interrupted or "stop requested"
+        return False
 
     def _progress(self) -> None:
         if self.hooks.progress is not None:

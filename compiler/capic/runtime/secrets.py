@@ -164,6 +164,12 @@ def resolve(
                 f"secret {where} is not available: literal tokens are never stored, "
                 "so this one must come from the rule project that wrote it"
             )
+        if not ref.name.strip("*"):
+            # capic.syntax.redact masked it: a token written in a rule file is never used.
+            raise SecretError(
+                f"secret {where} was written in a rule file (P003), so capic masked it; "
+                'read it at run time with env("VAR") or secret("NAME")'
+            )
         return Secret(ref.name)
     if ref.kind == "secret":
         if not _valid_file_name(ref.name):

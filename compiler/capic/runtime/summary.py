@@ -147,11 +147,14 @@ class RunSummary:
                 f"{d.get('sent', 0):,} delivered in {plural(d.get('batches', 0), 'request')}, "
                 f"{d.get('retried', 0):,} retried, {d.get('dead_lettered', 0):,} dead-lettered"
             )
+            if d.get("queue"):  # capic run --queue: workers deliver what it appended
+                line = f"{d.get('sent', 0):,} appended to the queue {d['queue']} (capic worker delivers them)"
             if recovered:
                 line += f" ({recovered:,} recovered from an earlier run)"
             out.append(line)
             for reason, n in sorted(d.get("rejected_by_reason", {}).items()):
                 out.append(f"  dead-lettered: Graph API error {reason}  {n:,}")
+            out.extend(_version_lines(d.get("version_signals", ())))
             if self.pending:
                 out.append(f"{self.pending:,} left in the outbox (capic outbox replay sends them)")
         if self.time_offset is not None:
@@ -163,3 +166,19 @@ class RunSummary:
         rate = self.events / self.duration if self.duration > 0 else 0.0
         out.append(f"took {self.duration:.2f} s ({rate:,.0f} events/s)")
         return "\n".join(out)
+
+
+def _version_lines(signals: Any) -> list[str]:
+    """Graph API version drift (runtime.delivery.versions): one line per pixel and version."""
+    out = []
+    for s in signals:
+        what = (
+            "deprecated (#2635): events dead-lettered, set api_version"
+            if s["kind"] == "deprecated"
+            else "upgraded by Meta (X-Ad-Api-Version-Warning): set api_version"
+        )
+        out.append(
+            f"Graph API {s['api_version']} for pixel {s['pixel_id']} {what} "
+            f"({plural(s['requests'], 'request')}, {plural(s['events'], 'event')})"
+        )
+    return out

@@ -11,11 +11,14 @@ values). The checks, in order:
 - website events: ``event_source_url`` (``http://`` or ``https://``) and
   ``user_data.client_user_agent``;
 - ``user_data`` not empty, and not only keys that Meta finds too broad to match (§3.5);
-- the facts of :mod:`capic.runtime.limits`, read from the JSON Schemas: the custom_data keys
-  the event requires (a Purchase without ``currency`` or ``value``, also when its value could
+- the facts of :mod:`capic.runtime.limits`, read from the JSON Schemas: the keys its action
+  source requires (``app_data`` of an app event), the custom_data keys the event requires (a Purchase without ``currency`` or ``value``, also when its value could
   not be converted), an ISO 4217 ``currency``, custom_data numbers finite, within 64 bits and
   within the schema's bounds (``value`` not negative), and the ``maxLength`` of top-level
-  strings (a 20 MB ``event_source_url`` is rejected, never forwarded).
+  strings (a 20 MB ``event_source_url`` is rejected, never forwarded);
+- the checks of :mod:`capic.runtime.metapolicy`: a physical_store event may be up to 62 days
+  old when ``[meta]`` says so; AppendAttribution within 48 hours of an allowed original; a CRM
+  stage with an integer ``lead_id``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ import math
 from typing import Any, Final
 
 from capic.meta import catalog
+from capic.runtime.coerce import OUT_OF_RANGE
 from capic.runtime.limits import Limits, limits
+from capic.runtime.metapolicy import APPEND_ATTRIBUTION, MetaPolicy, check_meta, default_policy
 
 __all__ = [
     "ACTION_SOURCES",
@@ -39,21 +44,6 @@ __all__ = [
 ]
 
 
-class _OutOfRange:
-    """The marker a number conversion leaves where the value was a number no field can carry
-    (not finite, beyond 64 bits): validation then rejects the event instead of sending it
-    without the value. Never encoded: an event holding it is never valid."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "OUT_OF_RANGE"
-
-    def __reduce__(self) -> str:
-        return "OUT_OF_RANGE"
-
-
-OUT_OF_RANGE: Final[Any] = _OutOfRange()
 _INT64: Final = 2**63
 
 MAX_EVENT_AGE: Final = 7 * 24 * 3600
@@ -98,17 +88,22 @@ REASONS: Final = (
 )
 
 
-def validate_event(event: dict[str, Any], now: float) -> str | None:
-    """The first reason ``event`` cannot be sent, or None when it can."""
+def validate_event(
+    event: dict[str, Any], now: float, policy: MetaPolicy | None = None
+) -> str | None:
+    """The first reason ``event`` cannot be sent, or None when it can. ``policy``: the
+    ``[meta]`` settings of the module (:mod:`capic.runtime.metapolicy`; None: the defaults)."""
     name = event.get("event_name")
     if type(name) is not str or not name:
         return MISSING_EVENT_NAME
     if len(name) > MAX_EVENT_NAME:
         return LONG_EVENT_NAME
-    return validate_timed_user(event, now, None)
+    return validate_timed_user(event, now, None, policy)
 
 
-def validate_timed_user(event: dict[str, Any], now: float, website: bool | None) -> str | None:
+def validate_timed_user(
+    event: dict[str, Any], now: float, website: bool | None, policy: MetaPolicy | None = None
+) -> str | None:
     """:func:`validate_event` without the ``event_name`` checks; with ``website`` True or
     False, also without the ``action_source`` checks: the caller knows (at compile time) that
     ``event_name`` is valid and that ``action_source`` is a valid constant, ``website`` saying
@@ -119,7 +114,9 @@ def validate_timed_user(event: dict[str, Any], now: float, website: bool | None)
     if type(t) is not int:
         return INVALID_EVENT_TIME
     if t < now - MAX_EVENT_AGE:
-        return OLD_EVENT_TIME
+        old = _old_event(event, t, now, policy)
+        if old is not None:
+            return old
     if t > now + MAX_FUTURE_SKEW:
         return FUTURE_EVENT_TIME
     if website is None:
@@ -145,7 +142,28 @@ def validate_timed_user(event: dict[str, Any], now: float, website: bool | None)
         for broad in TOO_BROAD:
             if keys <= broad:
                 return BROAD_USER_DATA
-    return validate_values(event)
+    reason = validate_values(event)
+    if reason is not None:
+        return reason
+    custom = event.get("custom_data")
+    if event.get("event_name") == APPEND_ATTRIBUTION or (
+        type(custom) is dict and custom.get("event_source") == "crm"
+    ):
+        return check_meta(event, now, policy)
+    return None
+
+
+def _old_event(event: dict[str, Any], t: int, now: float, policy: MetaPolicy | None) -> str | None:
+    """An event older than 7 days: rejected, unless it is a physical_store event within the
+    window of ``[meta] physical_store_window_days`` (Meta's docs also state 62 days)."""
+    if event.get("action_source") != "physical_store":
+        return OLD_EVENT_TIME
+    pol = policy if policy is not None else default_policy()
+    if pol.physical_store_max_age <= MAX_EVENT_AGE:
+        return OLD_EVENT_TIME
+    if t >= now - pol.physical_store_max_age:
+        return None
+    return f"physical_store event_time older than {pol.physical_store_window_days} days"
 
 
 _LIMITS: Limits | None = None
@@ -161,6 +179,16 @@ def validate_values(event: dict[str, Any]) -> str | None:
         value = event.get(key)
         if type(value) is str and len(value) > longest:
             return f"{key} longer than {longest:,} characters"
+    by_source = lim.required_by_source.get(event.get("action_source"))  # type: ignore[arg-type]
+    if by_source is not None:
+        top, user_keys = by_source
+        for key in top:
+            if event.get(key) in (None, "", [], {}):
+                return f"{event['action_source']} event without {key}"
+        user = event.get("user_data")
+        for key in user_keys:
+            if type(user) is not dict or user.get(key) in (None, "", []):
+                return f"{event['action_source']} event without {key}"
     custom = event.get("custom_data")
     required = lim.required_custom.get(event.get("event_name"))  # type: ignore[arg-type]
     if required:

@@ -277,7 +277,13 @@ def render(options: Options) -> dict[str, str]:
     files["site/meta-pixel-snippet.html"] = page("meta-pixel-snippet.html.j2")
     if options.collect_url:
         files["serve.capi"] = page("serve.capi.j2")
-    return files
+    # Rule files in `capic fmt`'s layout, whatever widths the templates rendered.
+    from capic.fmt import format_text
+
+    return {
+        rel: format_text(text, rel).text if rel.endswith(".capi") else text
+        for rel, text in files.items()
+    }
 
 
 # ----------------------------------------------------------------------------- writing

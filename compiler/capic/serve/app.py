@@ -305,6 +305,10 @@ class Handlers:
         problems = self.state.readiness_problems()
         if problems:
             return _json(503, {"status": "not ready", "problems": problems})
+        degraded = self.state.degraded()
+        if degraded:
+            # Still ready: what is accepted is durable in the local outbox meanwhile.
+            return _json(200, {"status": "degraded", "problems": degraded})
         return _json(200, {"status": "ready"})
 
     async def metrics(self, request: Request) -> Response:

@@ -58,6 +58,13 @@ class ServeConfig:
     #: Delivery tuning (the engine's): events per request, seconds a batch may wait.
     max_batch: int = 1000
     max_age: float = 1.0
+    #: Redis queue URL (``capic serve --queue``): events go to Redis Streams, the outbox is
+    #: only where they wait while Redis is away, and ``capic worker`` delivers them.
+    queue: str | None = None
+    #: Partition streams per project and environment (every node of a queue: the same).
+    queue_partitions: int = 8
+    #: Refuse to start unless Redis fsyncs every write (appendfsync always).
+    queue_strict: bool = False
 
     @property
     def enhancement_path(self) -> Path:

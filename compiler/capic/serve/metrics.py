@@ -25,7 +25,7 @@ _DELIVERY = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 class Metrics:
     """The service's registry; also the delivery engine's observer (``delivered``,
-    ``retried``, ``dead_lettered``)."""
+    ``retried``, ``dead_lettered``, ``version_signal``)."""
 
     def __init__(self) -> None:
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
@@ -74,6 +74,13 @@ class Metrics:
             "capic_dead_lettered_events",
             "Server events given up, by pixel and reason.",
             ["pixel", "reason"],
+            registry=r,
+        )
+        self.version_signals = Counter(
+            "capic_graph_api_version_signals",
+            "Graph API answers saying a version is deprecated (#2635) or was upgraded "
+            "(X-Ad-Api-Version-Warning), by pixel, version and kind.",
+            ["pixel", "api_version", "kind"],
             registry=r,
         )
         self.delivery_seconds = Histogram(
@@ -142,6 +149,9 @@ class Metrics:
 
     def dead_lettered(self, dest: Destination, count: int, reason: str) -> None:
         self.dead_lettered_events.labels(dest.pixel_id, reason).inc(count)
+
+    def version_signal(self, dest: Destination, kind: str, count: int) -> None:
+        self.version_signals.labels(dest.pixel_id, dest.api_version, kind).inc()
 
     # ------------------------------------------------------------------ service
     def set_bundle(self, project: str, environment: str, revision: str) -> None:

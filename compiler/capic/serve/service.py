@@ -22,8 +22,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Generator
-from pathlib import Path
+from collections.abc import Callable, Generator
 from typing import Any
 
 import uvicorn
@@ -32,11 +31,11 @@ from capic.serve.accesslog import AccessLog
 from capic.serve.app import admin_app, public_app
 from capic.serve.commit import LoopCommitter
 from capic.serve.config import ServeConfig
-from capic.serve.enhance import SqliteEnhancementStore
+from capic.serve.enhance import EnhancementStore, SqliteEnhancementStore
 from capic.serve.limits import RateLimiter
 from capic.serve.metrics import Metrics
 from capic.serve.rules import Loaded, RuleSet, RuleSource, SourceError
-from capic.serve.state import ActiveRules, ServiceState, build_active
+from capic.serve.state import ActiveRules, Delivery, ServiceState, build_active
 
 __all__ = ["ServiceError", "run"]
 
@@ -94,17 +93,18 @@ def setup_logging(level: str) -> None:
 
 
 class _LazyStore:
-    """The enhancement store, opened the first time an environment turns enhancement on."""
+    """The enhancement store, opened the first time an environment turns enhancement on:
+    the node's SQLite file, or with ``--queue`` the shared store in Redis."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.store: SqliteEnhancementStore | None = None
+    def __init__(self, make: Callable[[str], EnhancementStore]) -> None:
+        self.make = make
+        self.store: EnhancementStore | None = None
         self._lock = threading.Lock()
 
-    def get(self) -> SqliteEnhancementStore:
+    def get(self, project: str) -> EnhancementStore:
         with self._lock:
             if self.store is None:
-                self.store = SqliteEnhancementStore(self.path)
+                self.store = self.make(project)
             return self.store
 
     def close(self) -> None:
@@ -175,13 +175,22 @@ def run(config: ServeConfig, source: RuleSource) -> int:
         except (QueueError, OSError) as exc:
             raise ServiceError(f"outbox {config.outbox}: {exc}") from None
         stack.callback(outbox.close)
-        store = _LazyStore(config.enhancement_path)
+        store = _LazyStore(lambda _project: SqliteEnhancementStore(config.enhancement_path))
+        if config.queue is not None:
+            from capic.queue.serving import enhancement_stores
+
+            try:
+                store = _LazyStore(enhancement_stores(config.queue))
+            except QueueError as exc:
+                raise ServiceError(str(exc)) from None
         stack.callback(store.close)
 
         def build(loaded: Loaded) -> ActiveRules:
             serve = getattr(loaded.module, "SERVE", None)
             wants = isinstance(serve, dict) and serve.get("enhancement") is True
-            return build_active(loaded, config=config, store=store.get() if wants else None)
+            return build_active(
+                loaded, config=config, store=store.get(loaded.project) if wants else None
+            )
 
         def activated(loaded: Loaded) -> None:
             metrics.set_bundle(loaded.project, loaded.environment or "", loaded.revision[:12])
@@ -198,19 +207,50 @@ def run(config: ServeConfig, source: RuleSource) -> int:
             rules.start()
         except SourceError as exc:
             raise ServiceError(str(exc)) from None
-        transport = GraphTransport(config.endpoint or DEFAULT_BASE_URL)
-        stack.callback(transport.close)
-        committer = GroupCommitter(outbox, max_delay=0.0)
-        engine = DeliveryEngine(
-            outbox,
-            transport=transport,
-            policy=RetryPolicy(),
-            max_batch=config.max_batch,
-            max_age=config.max_age,
-            secrets_dir=config.secrets_dir,
-            log=lambda message: log.warning("%s", message),
-            observer=metrics,
-        )
+
+        def warn(message: str) -> None:
+            log.warning("%s", message)
+
+        degraded: Callable[[], list[str]] = list
+        engine: Delivery
+        if config.queue is not None:
+            # Events go to Redis (the outbox holds them only while Redis is away); the
+            # workers deliver them.
+            from capic.queue.serving import open_producer
+
+            active = rules.active.loaded
+            try:
+                side = open_producer(
+                    config.queue,
+                    project=active.project,
+                    environment=active.environment,
+                    partitions=config.queue_partitions,
+                    strict=config.queue_strict,
+                    spill=outbox,
+                    max_pending=config.limits.max_backlog,
+                    log=warn,
+                )
+            except QueueError as exc:
+                raise ServiceError(str(exc)) from None
+            stack.callback(side.close)
+            metrics.registry.register(side.collector())
+            log.info("queue: %s, streams %s:*", side.url, side.namespace.prefix)
+            committer = GroupCommitter(side.producer, max_delay=0.0)
+            engine, degraded = side.forwarder, side.degraded
+        else:
+            transport = GraphTransport(config.endpoint or DEFAULT_BASE_URL)
+            stack.callback(transport.close)
+            committer = GroupCommitter(outbox, max_delay=0.0)
+            engine = DeliveryEngine(
+                outbox,
+                transport=transport,
+                policy=RetryPolicy(),
+                max_batch=config.max_batch,
+                max_age=config.max_age,
+                secrets_dir=config.secrets_dir,
+                log=warn,
+                observer=metrics,
+            )
         stack.callback(engine.stop, 1.0)
         stack.callback(committer.close)  # callbacks run last-in first-out: commit, then stop
         state = ServiceState(
@@ -223,6 +263,7 @@ def run(config: ServeConfig, source: RuleSource) -> int:
             access=AccessLog(config.access_log),
             limiter=RateLimiter(config.limits.rate, config.limits.burst),
             loop_committer=LoopCommitter(committer),
+            degraded=degraded,
         )
         engine.start()
         return _run_loop(_serve(state, public_sock, admin_sock))

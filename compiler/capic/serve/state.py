@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from capic.serve.auth import BearerAuth
 from capic.serve.commit import LoopCommitter
@@ -25,7 +25,6 @@ from capic.serve.site import INGEST_TOKEN_ENV, SiteError, SiteSettings, ingest_t
 
 if TYPE_CHECKING:
     from capic.runtime.delivery.commit import GroupCommitter
-    from capic.runtime.delivery.engine import DeliveryEngine
     from capic.runtime.delivery.queue import Consumer
     from capic.runtime.ingest import Ingestor
     from capic.serve.accesslog import AccessLog
@@ -33,7 +32,22 @@ if TYPE_CHECKING:
     from capic.serve.limits import RateLimiter
     from capic.serve.metrics import Metrics
 
-__all__ = ["ActiveRules", "ServiceState", "build_active", "consent_check"]
+__all__ = ["ActiveRules", "Delivery", "ServiceState", "build_active", "consent_check"]
+
+
+class Delivery(Protocol):
+    """What the service asks of its delivery: the engine (to Meta), or with ``--queue`` the
+    forwarder of the local outbox into Redis (capic.queue.spill.Forwarder)."""
+
+    @property
+    def stopped_reason(self) -> str | None: ...
+
+    def start(self) -> None: ...
+
+    def drain(self, deadline: float | None) -> None: ...
+
+    def stop(self, deadline: float | None) -> None: ...
+
 
 ConsentCheck = Callable[..., Any]
 
@@ -125,7 +139,7 @@ class ServiceState:
     rules: RuleSet[ActiveRules]
     committer: GroupCommitter
     consumer: Consumer
-    engine: DeliveryEngine
+    engine: Delivery
     metrics: Metrics
     access: AccessLog
     limiter: RateLimiter
@@ -134,6 +148,8 @@ class ServiceState:
     #: The last outbox failure (cleared by the next successful commit).
     outbox_problem: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Why the service is degraded but ready (Redis away: events spill to the outbox).
+    degraded: Callable[[], list[str]] = lambda: []
 
     def readiness_problems(self) -> list[str]:
         problems = []

@@ -18,10 +18,12 @@ from lark import Lark, Token, Transformer, Tree
 from lark import lexer as lark_lexer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from capic import limits
 from capic.diagnostics import Diagnostic, Span
 from capic.resources import grammar_text
 from capic.syntax import ast
 from capic.syntax.errors import SyntaxProblem, explain_unexpected
+from capic.syntax.redact import redact
 
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
 _ESCAPE_RE = re.compile(r"\\(u\{[0-9a-fA-F]{1,6}\}|u[0-9a-fA-F]{4}|.)")
@@ -150,9 +152,17 @@ class _Builder(Transformer[Token, Any]):
 
     def number(self, c: list[Any]) -> ast.Literal:
         text = c[0].value
-        value: int | float = (
-            float(text) if ("." in text or "e" in text or "E" in text) else int(text)
-        )
+        is_float = "." in text or "e" in text or "E" in text
+        if not is_float and len(text) > 4000:
+            # int() refuses more than 4,300 digits; shorter ones out of the 64-bit range are
+            # reported with the other limits (capic.limits), all in one pass.
+            raise SyntaxProblem(
+                "S032",
+                "the integer is outside the 64-bit range",
+                self._tok_span(c[0]),
+                "use a number between -9223372036854775808 and 9223372036854775807",
+            )
+        value: int | float = float(text) if is_float else int(text)
         return ast.Literal(value, self._tok_span(c[0]))
 
     def true(self, c: list[Any]) -> ast.Literal:
@@ -672,7 +682,7 @@ def parse_text(text: str, path: str) -> tuple[ast.File | None, list[Diagnostic]]
     """
     parser = _parser()
     diagnostics: list[Diagnostic] = []
-    text = text.replace("\r\n", "\n")
+    text = redact(text.replace("\r\n", "\n"))  # no stage ever sees an inline token
     lines = text.split("\n")
     end_span = Span(path, 1, 1, len(lines), len(lines[-1]) + 1)
     offset = 0
@@ -702,7 +712,12 @@ def parse_text(text: str, path: str) -> tuple[ast.File | None, list[Diagnostic]]
     if diagnostics:
         return None, diagnostics
     comments.sort(key=lambda c: (c.span.line, c.span.column))
-    return ast.File(path, tuple(items), tuple(comments), end_span), diagnostics
+    tree = ast.File(path, tuple(items), tuple(comments), end_span)
+    # Nothing after the parser sees a tree beyond the front end's limits.
+    beyond = limits.check_syntax(tree)
+    if beyond:
+        return None, beyond
+    return tree, diagnostics
 
 
 def _line_offset(text: str, line: int) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from capic.diagnostics import Diagnostic, Span
+from capic.diagnostics import Diagnostic, Fix, Span
 from capic.lint.context import LintContext
 from capic.lint.registry import Check
 from capic.lint.schema import SchemaFinding, dotted
@@ -94,6 +94,46 @@ def enum_suggestion(value: Any, options: list[Any]) -> str | None:
     return None
 
 
+def sole_suggestion(value: Any, options: list[Any]) -> str | None:
+    """The one allowed value a misspelt string can only have meant: the single option equal
+    to it but for case and separators, else the single option close enough to suggest."""
+    if not isinstance(value, str):
+        return None
+    pool = sorted({o for o in options if isinstance(o, str)})
+    folded = [o for o in pool if _fold(o) == _fold(value)]
+    if folded:
+        return folded[0] if len(folded) == 1 else None
+    close = [o for o in pool if suggest(value, [o]) == o]
+    return close[0] if len(close) == 1 else None
+
+
+def _fold(text: str) -> str:
+    return text.replace("_", "").replace("-", "").replace(" ", "").casefold()
+
+
+def source_at(ctx: LintContext, span: Span) -> str | None:
+    """The source text a one-line span covers (None when it cannot be read)."""
+    if span.line != span.end_line:
+        return None
+    for f in ctx.project.files:
+        if f.path == span.file:
+            lines = f.text.split("\n")
+            if 0 < span.line <= len(lines):
+                return lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    return None
+
+
+def literal_fix(ctx: LintContext, span: Span, value: Any, options: list[Any]) -> Fix | None:
+    """Replace a string literal written at ``span`` with the option it can only have meant.
+    Only a literal written exactly there is fixed (not a value an element computes)."""
+    hit = sole_suggestion(value, options)
+    if hit is None or not isinstance(value, str):
+        return None
+    if source_at(ctx, span) != json.dumps(value, ensure_ascii=False):
+        return None
+    return Fix.replace(span, json.dumps(hit, ensure_ascii=False), f"Replace with {show(hit)}")
+
+
 class SchemaCheck(Check):
     """A check that claims and words schema failures; subclasses implement :meth:`match` and
     :meth:`explain` (message, span, help)."""
@@ -113,6 +153,10 @@ class SchemaCheck(Check):
         # Every concrete schema check overrides this; reaching it is a registration bug.
         raise TypeError(f"{type(self).__name__} claims schema failures but has no explain()")
 
+    def fix_for(self, ctx: LintContext, f: SchemaFinding, span: Span) -> Fix | None:
+        """The fix of a failure reported at ``span`` (None: none is certain)."""
+        return None
+
     def describe(self, ctx: LintContext, send: ir.Send, f: SchemaFinding) -> Diagnostic | None:
         message, span, help_text = self.explain(ctx, send, f)
         note = ctx.origin_note(send, f.target)
@@ -123,6 +167,7 @@ class SchemaCheck(Check):
             message,
             span,
             help_text,
+            fix=self.fix_for(ctx, f, span),
             path=dotted(f.target),
             keyword=f.kind,
             schema=f"{f.document}.schema.json#/{pointer}"

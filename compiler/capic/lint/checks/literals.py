@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from capic.diagnostics import Diagnostic, Severity, Span
+from capic.diagnostics import Diagnostic, Fix, Severity, Span
 from capic.lint.checks._schema import (
     SchemaCheck,
     enum_suggestion,
     first_sentence,
     key_description,
+    literal_fix,
     options_text,
     show,
     what_it_is,
@@ -40,6 +41,10 @@ class _EnumCheck(SchemaCheck):
             enum_suggestion(f.instance, options),
         )
 
+    def fix_for(self, ctx: LintContext, f: SchemaFinding, span: Span) -> Fix | None:
+        options = f.expected if isinstance(f.expected, list) else [f.expected]
+        return literal_fix(ctx, span, f.instance, options)
+
 
 @register
 class InvalidActionSource(_EnumCheck):
@@ -58,7 +63,9 @@ class InvalidActionSource(_EnumCheck):
     fix = 'Use one of the nine values, e.g. action_source = "website".'
 
     def match(self, f: SchemaFinding) -> bool:
-        return super().match(f) and f.path == ("action_source",)
+        # Only the nine-value enum: an event type that needs one of them (a CRM stage's
+        # "system_generated") is that event type's check.
+        return super().match(f) and f.path == ("action_source",) and f.document == "server_event"
 
 
 @register
@@ -183,13 +190,22 @@ class StandardEventTypo(Check):
                 f'"{send.event}" differs from the standard event `{hit}` only in case or separators',
                 send.event_span,
                 f"write send {hit}; event names are case-sensitive",
+                fix=Fix.replace(send.event_span, hit, f"Write the standard event `{hit}`"),
                 suggestion=hit,
             )
             return
+        # Only case or separators: certainly the standard event. A closer spelling might be a
+        # custom event that happens to look like one: unsafe.
         yield self.report(
             f"`{send.event}` is not a standard event; did you mean `{hit}`?",
             send.event_span,
             f'write send {hit}, or quote a custom event name: send "{send.event}"',
+            fix=Fix.replace(
+                send.event_span,
+                hit,
+                f"Write the standard event `{hit}`",
+                safe=_fold(hit) == _fold(send.event),
+            ),
             suggestion=hit,
         )
 

@@ -12,9 +12,7 @@ from capic.lint.registry import Check, Option, register
 from capic.lint.schema import SchemaFinding
 from capic.meta import catalog
 from capic.model import ir
-
-#: Pixel settings that hold secrets (they must be env("...") or secret("...") references).
-SECRET_SETTINGS = ("access_token", "app_secret")
+from capic.syntax.redact import SECRET_SETTINGS  # one list for the mask and the check
 
 
 @register
@@ -99,10 +97,15 @@ class LiteralSecret(Check):
     name = "literal-secret"
     group = "privacy"
     severity = Severity.ERROR
-    summary = "An access_token or app_secret written as a literal in a pixel or an environment."
+    summary = (
+        "An access_token or app_secret written as a string literal: in a pixel, an "
+        "environment, or as a field anywhere in the rules."
+    )
     why = (
         "Rule files end up in version control, bundles and logs. A token in them can send events "
-        "to (or read) the dataset from anywhere; it must be read at run time."
+        "to (or read) the dataset from anywhere; it must be read at run time. capic masks the "
+        "value with `*` wherever it would show or store it (code frames, `capic parse`, the "
+        "parse cache), so the rules never work with it, and `capic build` refuses the project."
     )
     example = 'pixel shop {\n  access_token = "EAAB..."\n}'
     fix = 'Use a reference: access_token = env("META_CAPI_TOKEN") or secret("meta_token").'
@@ -114,6 +117,18 @@ class LiteralSecret(Check):
             for name, override in environment.pixels.items():
                 where = f"pixel `{name}` of environment `{environment.name}`"
                 yield from self._scan(override.fields, where)
+
+    def check_send(
+        self, ctx: LintContext, rule: ir.Rule, send: ir.Send, env: EnvView
+    ) -> Iterable[Diagnostic]:
+        for path, f in send.body.fields():
+            if path[-1] in SECRET_SETTINGS and _literal_secret(f.value):
+                yield self.report(
+                    f"`{'.'.join(path)}` of send `{send.event}` is a secret written in the rule file",
+                    f.value.span,
+                    "tokens are pixel settings read at run time; never send one to Meta",
+                    key=path[-1],
+                )
 
     def _scan(self, fields: Mapping[str, ir.Field], where: str) -> Iterator[Diagnostic]:
         for key in SECRET_SETTINGS:

@@ -11,11 +11,8 @@ from capic.lint.checks._schema import SchemaCheck
 from capic.lint.context import EnvView, LintContext
 from capic.lint.registry import Check, Option, register
 from capic.lint.schema import SchemaFinding
-from capic.meta import catalog
+from capic.meta import catalog, estimate
 from capic.model import ir
-
-#: Half-width of the range reported around the estimate (it is an estimate, not a measurement).
-SPREAD = 1.5
 
 
 @functools.cache
@@ -82,24 +79,6 @@ class TooBroadCustomerInformation(SchemaCheck):
                 return
 
 
-def estimate(keys: set[str], ipv4: bool = False) -> tuple[float, list[tuple[str, float]]]:
-    """capic's match quality estimate (0-10) for the keys sent, and per missing key (or group)
-    how much it would add, best first."""
-    weights = catalog.match_weights()
-    total = sum(weights.values())
-    score = 0.0
-    gains: list[tuple[str, float]] = []
-    for name, weight in weights.items():
-        parts = name.split("+")
-        if all(p in keys for p in parts):
-            factor = catalog.match_ipv4_factor() if name == "client_ip_address" and ipv4 else 1.0
-            score += weight * factor
-        else:
-            gains.append((name, 10 * weight / total))
-    gains.sort(key=lambda g: (-g[1], g[0]))
-    return min(10.0, 10 * score / total), gains
-
-
 @register
 class EstimatedMatchQuality(Check):
     code = "Q002"
@@ -143,14 +122,14 @@ class EstimatedMatchQuality(Check):
         keys = sendable_user_keys(ctx, send)
         ip_field = user.field("client_ip_address")
         ip = ctx.analyzer.fold(ip_field.value) if ip_field is not None else None
-        score, gains = estimate(keys, ipv4=isinstance(ip, str) and ":" not in ip)
+        guess = estimate.estimate(keys, ipv4=estimate.is_ipv4(ip))
         skip = set(self.settings["never-suggest"])
-        useful = [(name, gain) for name, gain in gains if not set(name.split("+")) & skip]
+        useful = [(name, gain) for name, gain in guess.gains if not set(name.split("+")) & skip]
         top = useful[: max(0, int(self.settings["suggestions"]))]
-        rounded = round(score, 1)
-        low, high = round(max(0.0, score - SPREAD), 1), round(min(10.0, score + SPREAD), 1)
+        rounded = guess.rounded
+        low, high = guess.range
         advice = ", ".join(f"{name} (+{gain:.1f})" for name, gain in top)
-        message = f"estimated match quality {rounded}/10 for `{send.event}` (capic's estimate, not Meta's EMQ)"
+        message = f"estimated match quality {rounded}/10 for `{send.event}` ({estimate.LABEL})"
         if advice:
             message += f"; would rise most with {advice}"
         yield self.report(
@@ -161,5 +140,5 @@ class EstimatedMatchQuality(Check):
             range=[low, high],
             keys=sorted(keys),
             raise_most=[{"key": name, "gain": round(gain, 2)} for name, gain in top],
-            estimate="capic's weights (schemas/user_data.schema.json x-capic-match-weights), not Meta's formula",
+            estimate=estimate.SOURCE,
         )

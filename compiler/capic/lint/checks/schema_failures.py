@@ -7,7 +7,7 @@ check of another group claims is reported by the check for its JSON Schema keywo
 
 from __future__ import annotations
 
-from capic.diagnostics import Severity, Span
+from capic.diagnostics import Fix, Severity, Span
 from capic.lint.checks._schema import (
     SchemaCheck,
     describe_path,
@@ -15,6 +15,7 @@ from capic.lint.checks._schema import (
     expected_types,
     first_sentence,
     key_description,
+    literal_fix,
     missing_help,
     options_text,
     show,
@@ -99,6 +100,10 @@ class ValueNotAllowed(SchemaCheck):
             ctx.value_span(send, f.target),
             enum_suggestion(f.instance, options) or _described(f),
         )
+
+    def fix_for(self, ctx: LintContext, f: SchemaFinding, span: Span) -> Fix | None:
+        options = f.expected if isinstance(f.expected, list) else [f.expected]
+        return literal_fix(ctx, span, f.instance, options)
 
 
 @register

@@ -23,7 +23,9 @@ FORMATS: dict[str, str] = {
     "json-lines": "json_formats:JsonLinesRenderer",
     "sarif": "sarif:SarifRenderer",
     "github": "github:GithubRenderer",
+    "gitlab": "gitlab:GitlabRenderer",
     "junit": "junit:JunitRenderer",
+    "rdjson": "rdjson:RdjsonRenderer",
 }
 #: ``--statistics``: the table replaces the diagnostics (JSON for the JSON formats).
 STATISTICS: dict[str, str] = {
@@ -34,8 +36,28 @@ STATISTICS: dict[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
-    #: ANSI colours (only ever true for a terminal).
+    #: ANSI colours (a terminal, ``--color always`` or ``FORCE_COLOR``).
     colour: bool = False
+    #: ``--quiet``: the diagnostics only, no summary line.
+    quiet: bool = False
+    #: Whether ``--unsafe-fixes`` is on (the summary counts the fixes it would apply).
+    unsafe_fixes: bool = False
+
+
+def use_colour(mode: str, *, human: bool, to_terminal: bool, environ: dict[str, str]) -> bool:
+    """Whether to colour the output. ``--color always|never`` decides; with ``auto`` (the
+    default) ``NO_COLOR`` (or ``CAPIC_NO_COLOR``) turns colour off, ``FORCE_COLOR`` turns it on
+    (CI logs render ANSI colours but are not terminals), else a terminal decides. Machine
+    formats are never coloured."""
+    if not human or mode == "never":
+        return False
+    if mode == "always":
+        return True
+    if environ.get("NO_COLOR") or environ.get("CAPIC_NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return to_terminal
 
 
 class Renderer(abc.ABC):

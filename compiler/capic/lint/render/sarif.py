@@ -1,18 +1,16 @@
 """``sarif``: SARIF 2.1.0 for GitHub code scanning.
 
-Each result names its file relative to its project's root (the directory of capic.toml)
-through ``uriBaseId``; ``originalUriBaseIds`` says where each project root is, relative to
-``SRCROOT`` (the repository: the closest directory above with ``.git``, else the working
-directory). No path is ever absolute. ``partialFingerprints.primaryLocationLineHash`` hashes the
-code, file, source line text and message, so alerts survive unrelated edits above them.
+Each result names its file relative to the repository's top level (the closest directory
+above the project with ``.git``; without one, the project's root) through the base id
+``SRCROOT``: GitHub resolves relative URIs against the repository root, so findings land on
+the right lines wherever the project sits in the repository. No path is ever absolute.
+``partialFingerprints.primaryLocationLineHash`` hashes the code, file, source line text and
+message, so alerts survive unrelated edits above them. Fixes are ``fixes[].artifactChanges``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -21,24 +19,13 @@ from capic.diagnostics import Severity
 from capic.lint.engine import CheckResult, Finding
 from capic.lint.registry import code_info, doc_markdown, doc_text, doc_url
 from capic.lint.render import Renderer, RenderOptions
+from capic.lint.render._common import fingerprint, repo_path, repo_relative
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/capic-dev/capic"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 _PROBLEM = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "recommendation"}
-
-
-def source_root(start: Path) -> Path:
-    """The repository root above ``start`` (a directory with .git), else the working directory."""
-    for directory in [start, *start.parents]:
-        if (directory / ".git").exists():
-            return directory
-    return Path.cwd()
-
-
-def _relative_uri(path: Path, base: Path) -> str:
-    rel = Path(os.path.relpath(path, base)).as_posix()
-    return quote(rel, safe="/")
+BASE_ID = "SRCROOT"
 
 
 def _rule(code: str) -> dict[str, Any]:
@@ -68,39 +55,13 @@ def _rule(code: str) -> dict[str, Any]:
 
 class SarifRenderer(Renderer):
     def render(self, result: CheckResult, options: RenderOptions) -> str:
-        roots = sorted(
-            {f.root for f in result.findings if f.root is not None}
-            | {r.root for r in result.results}
-        )
-        base_ids = {
-            root: "PROJECTROOT" if len(roots) == 1 else f"PROJECTROOT{i + 1}"
-            for i, root in enumerate(roots)
-        }
-        original: dict[str, Any] = {
-            "SRCROOT": {
-                "description": {
-                    "text": "The repository root: the closest directory with .git above the "
-                    "project, else the directory capic ran in."
-                }
-            }
-        }
-        for root, base_id in base_ids.items():
-            rel = _relative_uri(root, source_root(root))
-            original[base_id] = {
-                "uri": "./" if rel == "." else rel.rstrip("/") + "/",
-                "uriBaseId": "SRCROOT",
-                "description": {"text": "The project root (the directory of capic.toml)."},
-            }
-        located = [
-            f for f in result.findings if f.diagnostic.span is not None and f.root is not None
-        ]
-        located_ids = {id(f) for f in located}
-        codes = sorted({f.diagnostic.code for f in located})
+        located = [(f, repo_path(f)) for f in result.findings]
+        results_for = [(f, path) for f, path in located if path is not None]
+        located_ids = {id(f) for f, _ in results_for}
+        codes = sorted({f.diagnostic.code for f, _ in results_for})
         index = {code: i for i, code in enumerate(codes)}
         seen: dict[str, int] = {}
-        results = []
-        for f in located:
-            results.append(self._result(result, f, base_ids, index, seen))
+        results = [self._result(result, f, path, index, seen) for f, path in results_for]
         notifications = [
             {
                 "level": _LEVELS[f.diagnostic.severity],
@@ -121,7 +82,14 @@ class SarifRenderer(Renderer):
                 }
             },
             "automationDetails": {"id": "capic/"},
-            "originalUriBaseIds": original,
+            "originalUriBaseIds": {
+                BASE_ID: {
+                    "description": {
+                        "text": "The repository root: the closest directory with .git above "
+                        "the project, else the project's root."
+                    }
+                }
+            },
             "invocations": [
                 {
                     "executionSuccessful": result.exit_code != 2,
@@ -138,20 +106,13 @@ class SarifRenderer(Renderer):
     def _result(
         result: CheckResult,
         f: Finding,
-        base_ids: dict[Path, str],
+        path: str,
         index: dict[str, int],
         seen: dict[str, int],
     ) -> dict[str, Any]:
         d = f.diagnostic
-        assert d.span is not None and f.root is not None
-        uri = quote(d.span.file, safe="/")
-        text = result.source_text(f) or ""
-        lines = text.split("\n")
-        line_text = lines[d.span.line - 1].strip() if 0 < d.span.line <= len(lines) else ""
-        digest = hashlib.sha256(f"{d.code}\0{uri}\0{line_text}\0{d.message}".encode()).hexdigest()[
-            :16
-        ]
-        seen[digest] = seen.get(digest, 0) + 1
+        assert d.span is not None
+        uri = quote(path, safe="/")
         out: dict[str, Any] = {
             "ruleId": d.code,
             "ruleIndex": index[d.code],
@@ -160,34 +121,50 @@ class SarifRenderer(Renderer):
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": uri, "uriBaseId": base_ids[f.root]},
-                        "region": {
-                            "startLine": d.span.line,
-                            "startColumn": d.span.column,
-                            "endLine": d.span.end_line,
-                            "endColumn": d.span.end_column,
-                        },
+                        "artifactLocation": {"uri": uri, "uriBaseId": BASE_ID},
+                        "region": _region(d.span),
                     }
                 }
             ],
-            "partialFingerprints": {"primaryLocationLineHash": f"{digest}:{seen[digest]}"},
+            "partialFingerprints": {"primaryLocationLineHash": fingerprint(result, f, uri, seen)},
         }
+        if d.fix is not None and f.root is not None:
+            out["fixes"] = [
+                {
+                    "description": {"text": d.fix.message},
+                    "artifactChanges": [
+                        {
+                            "artifactLocation": {
+                                "uri": quote(repo_relative(f.root, file), safe="/"),
+                                "uriBaseId": BASE_ID,
+                            },
+                            "replacements": [
+                                {
+                                    "deletedRegion": _region(e.span),
+                                    "insertedContent": {"text": e.content},
+                                }
+                                for e in d.fix.edits
+                                if e.span.file == file
+                            ],
+                        }
+                        for file in dict.fromkeys(e.span.file for e in d.fix.edits)
+                    ],
+                    "properties": {"applicability": d.fix.applicability.value},
+                }
+            ]
         if d.related:
+            assert f.root is not None
+            root = f.root
             out["relatedLocations"] = [
                 {
                     "id": i,
                     "message": {"text": r.message},
                     "physicalLocation": {
                         "artifactLocation": {
-                            "uri": quote(r.span.file, safe="/"),
-                            "uriBaseId": base_ids[f.root],
+                            "uri": quote(repo_relative(root, r.span.file), safe="/"),
+                            "uriBaseId": BASE_ID,
                         },
-                        "region": {
-                            "startLine": r.span.line,
-                            "startColumn": r.span.column,
-                            "endLine": r.span.end_line,
-                            "endColumn": r.span.end_column,
-                        },
+                        "region": _region(r.span),
                     },
                 }
                 for i, r in enumerate(d.related)
@@ -195,3 +172,12 @@ class SarifRenderer(Renderer):
         if d.data:
             out["properties"] = {"data": d.data}
         return out
+
+
+def _region(span: Any) -> dict[str, int]:
+    return {
+        "startLine": span.line,
+        "startColumn": span.column,
+        "endLine": span.end_line,
+        "endColumn": span.end_column,
+    }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 from capic.diagnostics import Diagnostic, Severity
 from capic.lint.engine import CheckResult
 from capic.lint.render import Renderer, RenderOptions
-from capic.lint.render._common import location, summary
+from capic.lint.render._common import fixable, location, summary
 
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 #: Lines of a multi-line span shown in a frame.
@@ -18,18 +20,31 @@ def _style(text: str, d: Diagnostic, options: RenderOptions) -> str:
     return click.style(text, fg=_COLOURS[d.severity], bold=True) if options.colour else text
 
 
+def _marker(d: Diagnostic, options: RenderOptions) -> str:
+    """`` [*]`` on what ``--fix`` (with ``--unsafe-fixes`` when given) would fix."""
+    return " [*]" if fixable(d, options.unsafe_fixes) else ""
+
+
+def _finish(lines: list[str], result: CheckResult, options: RenderOptions) -> str:
+    if not options.quiet:
+        tail = summary(result, options.unsafe_fixes)
+        if tail:
+            lines.append(tail)
+    return "".join(line + "\n" for line in lines)
+
+
 class ConciseRenderer(Renderer):
-    """``path:line:col: CODE message``"""
+    """``path:line:col: CODE [*] severity: message``"""
 
     human = True
 
     def render(self, result: CheckResult, options: RenderOptions) -> str:
-        lines = [
-            f"{location(f)}: {_style(f.diagnostic.code, f.diagnostic, options)} {f.diagnostic.message}"
-            for f in result.findings
-        ]
-        lines.append(summary(result))
-        return "\n".join(lines) + "\n"
+        lines = []
+        for f in result.findings:
+            d = f.diagnostic
+            head = _style(f"{d.code}{_marker(d, options)} {d.severity.label}:", d, options)
+            lines.append(f"{location(f)}: {head} {d.message}")
+        return _finish(lines, result, options)
 
 
 class FullRenderer(Renderer):
@@ -42,7 +57,7 @@ class FullRenderer(Renderer):
         for f in result.findings:
             d = f.diagnostic
             head = _style(f"{d.severity.label}[{d.code}]", d, options)
-            out.append(f"{head}: {d.message}")
+            out.append(f"{head}:{_marker(d, options)} {d.message}")
             if d.span is not None:
                 out.append(f"  --> {location(f)}")
                 text = result.source_text(f)
@@ -53,14 +68,27 @@ class FullRenderer(Renderer):
                 out.append(f"   = note: {related.message} ({where}:{related.span.line})")
             if d.help:
                 out.append(f"   = help: {d.help}")
+            if d.fix is not None:
+                unsafe = "" if fixable(d) else " (unsafe: --unsafe-fixes applies it)"
+                out.append(f"   = fix: {d.fix.message}{unsafe}")
             out.append("")
-        out.append(summary(result))
-        return "\n".join(out) + "\n"
+        if not result.findings:
+            return ""
+        if options.quiet:
+            out.pop()
+        return _finish(out, result, options)
+
+
+@functools.lru_cache(maxsize=8)
+def _lines(text: str) -> list[str]:
+    """The lines of a file, split once for all of its frames (a file with thousands of
+    findings was split once per finding)."""
+    return text.split("\n")
 
 
 def _frame(text: str, d: Diagnostic, options: RenderOptions) -> list[str]:
     assert d.span is not None
-    lines = text.split("\n")
+    lines = _lines(text)
     first = d.span.line
     last = min(d.span.end_line, first + _MAX_FRAME_LINES - 1)
     if first < 1 or first > len(lines):

@@ -60,6 +60,26 @@ class Batcher(Generic[T]):
             return batch
         return None
 
+    def extend(self, dest: Destination, items: list[T]) -> list[Batch[T]]:
+        """:meth:`add` for several items of one destination; returns the batches that filled."""
+        full: list[Batch[T]] = []
+        start = 0
+        while start < len(items):
+            batch = self._batches.get(dest)
+            room = self.max_batch - (len(batch.items) if batch is not None else 0)
+            chunk = items[start : start + room]
+            start += len(chunk)
+            last = chunk.pop()
+            if chunk:
+                if batch is None:
+                    self.add(dest, chunk[0])
+                    chunk = chunk[1:]
+                self._batches[dest].items.extend(chunk)
+            filled = self.add(dest, last)
+            if filled is not None:
+                full.append(filled)
+        return full
+
     def due(self) -> list[Batch[T]]:
         """Batches that have waited ``max_age`` or longer (removed from the batcher)."""
         if self._oldest is None:

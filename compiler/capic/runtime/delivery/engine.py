@@ -12,8 +12,8 @@ never runs on the caller's thread (or event loop):
 ``drain(deadline)`` delivers everything queued now (the end of ``capic run``); ``stop(deadline)``
 finishes or abandons what is in flight by the deadline and leaves the rest queued (SIGTERM).
 Deadlines are seconds from the call; None waits as long as it takes. A destination whose
-retries ran out rests for ``cooldown`` seconds (its events are released to the queue with that
-delay). When Meta rejects the credentials (190, a bad ``appsecret_proof``) or a token cannot be
+retries ran out rests for ``cooldown`` seconds, at least one (its events are released to the
+queue with that delay). When Meta rejects the credentials (190, a bad ``appsecret_proof``) or a token cannot be
 resolved, delivery stops: :attr:`DeliveryEngine.stopped_reason` says why, everything stays
 queued, and ``serve`` fails ``/readyz``.
 """
@@ -45,6 +45,7 @@ __all__ = ["DeliveryEngine", "DeliveryObserver"]
 
 #: How often the reader looks at its flags when there is nothing to lease.
 _POLL = 0.1
+_MIN_COOLDOWN = 1.0
 
 
 class _Abandoned(Exception):
@@ -83,7 +84,9 @@ class DeliveryEngine:
         self.max_batch = max_batch
         self.max_age = max_age
         self.concurrency = concurrency
-        self.cooldown = self.policy.max_delay if cooldown is None else cooldown
+        # A rest of at least a second: a destination that failed every attempt is not tried
+        # again at once (and a drain, which ends when only resting events are left, ends).
+        self.cooldown = max(_MIN_COOLDOWN, self.policy.max_delay if cooldown is None else cooldown)
         self.max_deliveries = max_deliveries
         self.stats = DeliveryStats()
         self._batcher: Batcher[Lease] = Batcher(
@@ -245,7 +248,8 @@ class DeliveryEngine:
             if room <= 0:
                 self._flush_due()
                 continue
-            timeout = 0.02 if draining else self._until_due()
+            # Draining: look again soon, until nothing is left to send (then the usual pace).
+            timeout = 0.02 if draining and not self._idle else self._until_due()
             leases = self.consumer.lease(min(room, self.max_batch), timeout)
             if leases:
                 with self._cond:
@@ -267,37 +271,43 @@ class DeliveryEngine:
         return max(0.0, min(_POLL, oldest + self.max_age - time.monotonic()))
 
     def _take(self, leases: Sequence[Lease]) -> None:
-        resting: dict[Destination, list[Lease]] = {}
-        worn: list[Lease] = []
-        now = time.monotonic()
+        groups: dict[Destination, list[Lease]] = {}
+        last: Destination | None = None
+        group: list[Lease] = []
         for lease in leases:
-            dest = self.credentials.live(lease.item.destination)
-            if self.max_deliveries is not None and lease.deliveries >= self.max_deliveries:
-                worn.append(lease)
-                continue
+            dest = lease.item.destination
+            if dest is not last:  # the rows of one destination share one object
+                found = groups.get(dest)
+                group = groups[dest] = [] if found is None else found
+                last = dest
+            group.append(lease)
+        now = time.monotonic()
+        for stored, group in groups.items():
+            dest = self.credentials.live(stored)
+            if self.max_deliveries is not None:
+                worn = [lease for lease in group if lease.deliveries >= self.max_deliveries]
+                if worn:
+                    self._give_up(worn)
+                    group = [lease for lease in group if lease.deliveries < self.max_deliveries]
             with self._cond:
                 until = self._down_until.get(dest)
                 if until is not None and until <= now:
                     del self._down_until[dest]
                     until = None
-            if until is not None:
-                resting.setdefault(dest, []).append(lease)
+            if until is not None:  # resting: back to the queue until the rest is over
+                self._call(functools.partial(self.consumer.release, group, until - now))
+                self._finished(len(group))
                 continue
-            full = self._batcher.add(dest, lease)
-            if full is not None:
+            for full in self._batcher.extend(dest, group):
                 self._send(full.destination, full.items)
-        for dest, held in resting.items():
-            with self._cond:
-                delay = max(0.0, self._down_until.get(dest, now) - now)
-            self._call(functools.partial(self.consumer.release, held, delay))
-            self._finished(len(held))
-        if worn:
-            reason = DeadLetterReason(
-                f"handed out {self.max_deliveries} times without a delivery; given up"
-            )
-            self._call(lambda: self.consumer.dead_letter(worn, reason))
-            self.stats.reject(reason.key, len(worn))
-            self._finished(len(worn))
+
+    def _give_up(self, worn: list[Lease]) -> None:
+        reason = DeadLetterReason(
+            f"handed out {self.max_deliveries} times without a delivery; given up"
+        )
+        self._call(functools.partial(self.consumer.dead_letter, worn, reason))
+        self.stats.reject(reason.key, len(worn))
+        self._finished(len(worn))
 
     def _flush_due(self) -> None:
         for batch in self._batcher.due():

@@ -10,6 +10,7 @@ inode would let two holders in.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import sys
 from pathlib import Path
@@ -51,8 +52,6 @@ class FileLock:
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`LockHeld` at once (never waits)."""
-        import fcntl
-
         if self._fd is not None:
             return
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -85,8 +84,6 @@ class FileLock:
         fd, self._fd = self._fd, None
         if fd is None:
             return
-        import fcntl
-
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
         with contextlib.suppress(OSError):

@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from capic.runtime.delivery.destination import Destination
 from capic.runtime.delivery.outbox_inspect import DeadLetter, OutboxError
 from capic.runtime.delivery.outbox_store import OutboxLocked, OutboxStore
 from capic.runtime.delivery.queue import (
@@ -39,6 +40,8 @@ from capic.runtime.delivery.queue import (
 )
 
 __all__ = ["DeadLetter", "Outbox", "OutboxError", "OutboxLocked"]
+
+_new_tuple = tuple.__new__
 
 
 def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
@@ -70,14 +73,21 @@ class Outbox(OutboxStore):
                 )
             first = self._next_id
 
+            ids: dict[Destination, int] = {}
+
             def work() -> None:
                 now = self._clock()
                 rows = []
                 next_id = first
+                last: Destination | None = None
+                dest_id = 0
                 for item in items:
-                    rows.append(
-                        (next_id, self._dest_id(item.destination), item.event_id, item.body, now)
-                    )
+                    dest = item.destination
+                    if dest is not last:  # items of one pixel share their Destination object
+                        found = ids.get(dest)
+                        dest_id = ids[dest] = self._dest_id(dest) if found is None else found
+                        last = dest
+                    rows.append((next_id, dest_id, item.event_id, item.body, now))
                     next_id += 1
                 self._conn.executemany(
                     "INSERT INTO outbox(id, dest_id, event_id, body, created) VALUES (?,?,?,?,?)",
@@ -184,14 +194,22 @@ class Outbox(OutboxStore):
             ).fetchall()
             if not rows:
                 break
+            self._cursor = rows[-1][0]
+            # The hot path of delivery: tuple.__new__ skips the NamedTuples' Python __new__.
+            leased = self._leased
+            last_id, dest = -1, None
             for row_id, dest_id, event_id, body, deliveries in rows:
-                self._cursor = row_id
-                out.append(self._lease(row_id, dest_id, event_id, body, deliveries))
+                leased.add(row_id)
+                if dest_id != last_id:
+                    last_id, dest = dest_id, self.destination(dest_id)
+                item = _new_tuple(QueueItem, (dest, body, event_id or ""))
+                out.append(_new_tuple(Lease, (str(row_id), item, deliveries)))
         return out
 
     def _lease(self, row_id: int, dest_id: int, event_id: Any, body: Any, n: int) -> Lease:
         self._leased.add(row_id)
-        item = QueueItem(self.destination(dest_id), bytes(body), event_id or "")
+        dest = self._dests_by_id.get(dest_id) or self.destination(dest_id)
+        item = QueueItem(dest, bytes(body), event_id or "")
         return Lease(str(row_id), item, int(n))
 
     @staticmethod

@@ -104,7 +104,8 @@ class DeadLetterReason:
 class InputProgress:
     """How far an input was read, committed together with the events it produced.
 
-    ``source`` identifies the input (a file's identity, or ``stdin``); ``position`` is the byte
+    ``source`` identifies the input (a file's identity, or ``stdin``); ``kind`` is ``file``
+    (a regular file, resumable) or a stream (``stdin``, ``stream``); ``position`` is the byte
     offset after the last line read, ``lines`` the number of lines read. ``finished`` says the
     whole input was read: a finished file leaves no checkpoint. ``time_offset`` is the
     ``--rebase-time`` shift of the run, so that a resumed run shifts the same way.

@@ -9,7 +9,8 @@ Classification follows capi-facts §1.5:
   bisecting would dead-letter every event for a configuration problem). Nothing will work
   until the credentials change.
 - ``reject``: the request will never be accepted, whatever events it holds: permission and
-  configuration errors (10, 200-299, 294, 368, 100/33 "object does not exist"), and any other
+  configuration errors (10, 200-299, 294, 368, 100/33 "object does not exist", 2635 a
+  deprecated Graph API version), and any other
   non-retryable error when the request carries a single event. Its events are dead-lettered.
 - ``bisect``: code 100 (invalid parameter) and other non-retryable 4xx on a multi-event batch.
   One bad event rejects the whole batch, so the batch is split to find it.
@@ -45,8 +46,9 @@ Verdict = Literal["ok", "retry", "bisect", "fatal_token", "reject"]
 RETRY_CODES: frozenset[int] = frozenset({1, 2, 4, 17, 32, 341, 613, *range(80000, 80015)})
 #: The token is invalid or expired.
 TOKEN_CODES: frozenset[int] = frozenset({190})
-#: Permission/configuration problems: no subset of the batch would be accepted either.
-CONFIG_CODES: frozenset[int] = frozenset({10, 294, 368, *range(200, 300)})
+#: Permission/configuration problems: no subset of the batch would be accepted either. 2635:
+#: the Graph API version is deprecated (capi-facts §15; see delivery.versions).
+CONFIG_CODES: frozenset[int] = frozenset({10, 294, 368, 2635, *range(200, 300)})
 #: (code, subcode) pairs that are configuration problems although the code is generic.
 CONFIG_SUBCODES: frozenset[tuple[int, int]] = frozenset({(100, 33)})
 

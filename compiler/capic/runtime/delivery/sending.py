@@ -30,6 +30,7 @@ from capic.runtime.delivery.queue import Consumer, DeadLetterReason, Lease
 from capic.runtime.delivery.retry import RetryPolicy, Verdict
 from capic.runtime.delivery.stats import DeliveryStats
 from capic.runtime.delivery.transport import GraphTransport, TransportResult, scrub
+from capic.runtime.delivery.versions import describe_signal, version_signal
 from capic.runtime.secrets import Secret, SecretError, SecretRef, resolve
 
 __all__ = ["BatchSender", "Credentials", "DeliveryObserver", "SendOutcome"]
@@ -40,7 +41,10 @@ SendOutcome = Literal["done", "down", "stopped", "abandoned"]
 
 
 class DeliveryObserver(Protocol):
-    """Metrics hook (serve and the workers feed prometheus-client with it)."""
+    """Metrics hook (serve and the workers feed prometheus-client with it). An observer may
+    also have ``version_signal(dest, kind, count)``, called when an answer of Meta carries a
+    Graph API version signal (:mod:`~capic.runtime.delivery.versions`; ``kind`` "deprecated"
+    or "upgraded", ``count`` the events of the request)."""
 
     def delivered(self, dest: Destination, count: int, seconds: float) -> None: ...
 
@@ -228,6 +232,7 @@ class BatchSender:
         while True:
             attempt += 1
             result = self.transport.post(dest, token, bodies, app_secret)
+            self._watch_version(dest, result, len(chunk))
             verdict = self.policy.classify(
                 result.status, result.json, result.error, batch_size=len(chunk)
             )
@@ -245,6 +250,21 @@ class BatchSender:
             )
             if not self.hooks.wait(wait_for):
                 return "interrupted", result
+
+    def _watch_version(self, dest: Destination, result: TransportResult, events: int) -> None:
+        """Count a Graph API version signal; log it once per pixel, version and kind; tell an
+        observer that counts them (``version_signal``, optional)."""
+        signal = version_signal(result.status, result.json, result.headers)
+        if signal is None:
+            return
+        first = self.stats.version_signal(
+            dest.pixel_id, dest.api_version, signal.kind, events, signal.message
+        )
+        if first:
+            self._log(describe_signal(dest.pixel_id, dest.api_version, signal))
+        count = getattr(self.hooks.observer, "version_signal", None)
+        if count is not None:
+            count(dest, signal.kind, events)
 
     def _dead_letter(
         self, dest: Destination, chunk: Sequence[Lease], result: TransportResult, token: Secret

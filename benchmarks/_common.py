@@ -303,15 +303,47 @@ def _nanp(rng: random.Random, area: str) -> tuple[str, str]:
     return f"+1 ({area}) {exchange}-{line}", f"({area}) {exchange}-{line}"
 
 
-def make_record(i: int, rng: random.Random, now: int, *, national_phone: bool = False) -> dict:
+# Syllables of the made-up names of the unique-values records: all three letters long, so that
+# a name spells exactly one sequence of syllables and different numbers give different names.
+_SYLLABLES = (
+    "bar", "cel", "dov", "fen", "gal", "han", "jor", "kel", "lin", "mar", "nes", "per", "quo",
+    "ros", "sal", "tam", "ulv", "ven", "wyn", "yar", "zed", "bri", "cor", "dal", "els", "fir",
+    "gor", "hel", "ist", "kav",
+)  # fmt: skip
+_CITY_FORMS = ("{}", "{}ville", "Port {}", "{} Springs", "Lake {}", "{}ton", "East {}")
+
+
+def unique_name(n: int, offset: int) -> str:
+    """A capitalized made-up name, distinct for every ``n`` (and ``offset`` shifts the range,
+    so first names, last names and cities are distinct from each other too)."""
+    n += offset
+    out = []
+    while True:  # bijective base-30: every n has exactly one spelling
+        n, digit = divmod(n, len(_SYLLABLES))
+        out.append(_SYLLABLES[digit])
+        if n == 0:
+            break
+        n -= 1
+    return "".join(out).capitalize()
+
+
+def make_record(
+    i: int, rng: random.Random, now: int, *, national_phone: bool = False, unique: bool = False
+) -> dict:
     """One raw Purchase record: what a shop's order system hands over, before any cleaning.
 
     ``national_phone``: US numbers written without the country code ("(650) 555-0123"); the
     project's default_country (us) supplies it. Otherwise every number carries "+CC".
+    ``unique``: first names, last names and cities never repeat (record ``i`` has its own),
+    so that nothing a normalizer caches or memoizes is found again.
     """
     first = rng.choice(_FIRST)
     last = rng.choice(_LAST)
     city, state, zip3, area = rng.choice(_PLACES)
+    if unique:
+        first = unique_name(i, 930)
+        last = unique_name(i, 30_000)
+        city = rng.choice(_CITY_FORMS).format(unique_name(i, 200_000))
     if rng.random() < 0.85:
         intl, national = _nanp(rng, area)
         phone = national if national_phone else intl
@@ -352,10 +384,24 @@ def make_record(i: int, rng: random.Random, now: int, *, national_phone: bool = 
     }
 
 
-def make_records(n: int, seed: int, *, national_phone: bool = False) -> list[dict]:
+def make_records(
+    n: int,
+    seed: int,
+    *,
+    national_phone: bool = False,
+    unique: bool = False,
+    now: int = 0,
+    start: int = 0,
+) -> list[dict]:
+    """``n`` records; ``now`` (unix seconds, default: the clock) anchors their times; ``start``
+    numbers them from there (unique names follow the number, so ranges that do not overlap
+    share no name)."""
     rng = random.Random(seed)
-    now = int(time.time())
-    return [make_record(i, rng, now, national_phone=national_phone) for i in range(n)]
+    now = now or int(time.time())
+    return [
+        make_record(start + i, rng, now, national_phone=national_phone, unique=unique)
+        for i in range(n)
+    ]
 
 
 def iter_records(n: int, seed: int) -> Iterator[dict]:

@@ -13,26 +13,38 @@ in one process, in alternating order, for several rounds (medians are reported):
 * ``floor``: SHA-256 of the 11 already-normalized customer-information strings and one orjson
   encoding per batch, nothing else.
 
+Two sets of records (``--variant``): ``repeating`` draws first names, last names and cities
+from small pools, as a shop's customers share them; ``unique`` gives every record its own, so
+that nothing a cache or memo remembered is found again. Every round gets new records (made
+before it is timed), so values repeat only as the variant says, never from round to round.
+The cyclic garbage collector is paused while each contender is timed, for all of them alike.
+
+``--baseline REV`` also times the capic of another commit (e.g. the parent commit) on the same
+records, in a worker process whose rounds alternate with the others (see ``_baseline.py``),
+and prints how much of the baseline's excess time over the floor is left.
+
 Before timing, it checks that capic and the SDK send the same hashes for the keys where the
 SDK follows Meta's rules (em, ph with a country code, ct, zp, ge; fn, ln, db, st and country
-agree on these records too). Each round is timed in CPU time of this process and in wall-clock
-time; both tables are printed, and the ratios use CPU time, which other processes' load on a
-shared machine disturbs far less. The last two lines are ``ratio=`` (capic events/s / SDK
-events/s) and ``floor_ratio=`` (capic time / floor time). Exit codes: 0 ok, 1 hash mismatch, 2 the SDK
-or capic's code generator is not available.
+agree on these records too), and that the baseline sends the same user_data. Each round is
+timed in CPU time of the process that runs the contender and in wall-clock time; both tables
+are printed, and the ratios use CPU time, which other processes' load on a shared machine
+disturbs far less. The last two lines are ``ratio=`` (capic events/s / SDK events/s) and
+``floor_ratio=`` (capic time / floor time) of the first variant run. Exit codes: 0 ok, 1 hash
+mismatch, 2 the SDK or capic's code generator is not available.
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python benchmarks/compare_sdk.py [--n 10000] [--rounds 5] [--seed 7] [--profile]
+    .venv/bin/python benchmarks/compare_sdk.py [--n 10000] [--rounds 5] [--seed 7]
+        [--variant repeating|unique|both] [--baseline 615edf4] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
+import functools
 import gc
-import hashlib
 import io
-import json
 import pstats
 import statistics
 import sys
@@ -42,311 +54,103 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+import _baseline
 import _common
-from _common import BENCH_TOKEN, PIXEL_ID, Summary
-
-BATCH = 1000
-#: The hashed keys, in the order the floor hashes them.
-HASHED = ("em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country", "external_id")
-#: Keys where the SDK applies Meta's rules: capic must send the very same hashes.
-MUST_AGREE = ("em", "ph", "ct", "zp", "ge")
-#: Keys where the SDK is weaker than Meta's rules but the generated records are plain enough
-#: for both to agree (reported, not required).
-MAY_AGREE = ("fn", "ln", "db", "st", "country")
-_CUSTOMER_KEY = {
-    "em": "email",
-    "ph": "phone",
-    "fn": "first_name",
-    "ln": "last_name",
-    "db": "dob",
-    "ge": "gender",
-    "ct": "city",
-    "st": "state",
-    "zp": "zip",
-    "country": "country",
-    "external_id": "id",
-}
-
-
-# --------------------------------------------------------------------------------------------
-# SDK
-
-
-def load_sdk() -> tuple[Callable[[Sequence[dict]], Any], Callable[[dict], dict]]:
-    """(batch function, one-event normalizer) of the SDK contender; ImportError if missing."""
-    from facebook_business.adobjects.serverside.action_source import ActionSource
-    from facebook_business.adobjects.serverside.content import Content
-    from facebook_business.adobjects.serverside.custom_data import CustomData
-    from facebook_business.adobjects.serverside.event import Event
-    from facebook_business.adobjects.serverside.event_request import EventRequest
-    from facebook_business.adobjects.serverside.gender import Gender
-    from facebook_business.adobjects.serverside.user_data import UserData
-
-    try:  # what FacebookAdsApi.call() applies to the params before requests form-encodes them
-        from facebook_business.api import _top_level_param_json_encode as encode_params
-    except ImportError:  # pragma: no cover - older/newer SDK layouts
-
-        def encode_params(params: dict) -> dict:
-            return {k: json.dumps(v) if isinstance(v, list) else v for k, v in params.items()}
-
-    genders = {"m": Gender.MALE, "f": Gender.FEMALE}
-    website = ActionSource.WEBSITE
-
-    def event_of(r: dict) -> Any:
-        c = r["customer"]
-        o = r["order"]
-        item = o["items"][0]
-        user = UserData(
-            email=c["email"],
-            phone=c["phone"],
-            first_name=c["first_name"],
-            last_name=c["last_name"],
-            date_of_birth=c["dob"],
-            gender=genders[c["gender"]],
-            city=c["city"],
-            state=c["state"],
-            zip_code=c["zip"],
-            country_code=c["country"],
-            external_id=c["id"],
-            client_ip_address=r["ip"],
-            client_user_agent=r["user_agent"],
-            fbc=r["fbc"],
-            fbp=r["fbp"],
-        )
-        custom = CustomData(
-            value=o["value"],
-            currency=o["currency"],
-            order_id=o["id"],
-            content_type="product",
-            contents=[
-                Content(product_id=item["sku"], quantity=item["quantity"], item_price=item["price"])
-            ],
-        )
-        return Event(
-            event_name="Purchase",
-            event_time=r["time"],
-            event_id=o["id"],
-            event_source_url=r["url"],
-            action_source=website,
-            user_data=user,
-            custom_data=custom,
-        )
-
-    def batch(records: Sequence[dict]) -> Any:
-        request = EventRequest(events=[event_of(r) for r in records], pixel_id=PIXEL_ID)
-        return encode_params(request.get_params())
-
-    def one(r: dict) -> dict:
-        return event_of(r).normalize()
-
-    return batch, one
-
-
-# --------------------------------------------------------------------------------------------
-# capic
-
-
-def load_capic(root: Path) -> tuple[Callable[[Sequence[dict]], bytes], Callable[[dict], dict]]:
-    from capic.runtime.delivery.destination import Destination
-    from capic.runtime.delivery.transport import build_body
-    from capic.runtime.secrets import SecretRef
-
-    module = _common.compile_module(root)
-    process = module.process
-    dumps = orjson.dumps
-    dest = Destination(PIXEL_ID, _common.API_VERSION, SecretRef.env(_common.TOKEN_ENV))
-
-    def batch(records: Sequence[dict]) -> bytes:
-        bodies = [dumps(e.event) for r in records for e in process(r)]
-        return build_body(dest, BENCH_TOKEN, bodies)
-
-    def one(r: dict) -> dict:
-        emitted = process(r)
-        if len(emitted) != 1:
-            raise SystemExit(f"the benchmark rule emitted {len(emitted)} events for one record")
-        return emitted[0].event
-
-    return batch, one
-
-
-# --------------------------------------------------------------------------------------------
-# floor
-
-
-def fastest_sha256() -> tuple[Callable[[bytes], Any], str]:
-    """The quickest SHA-256 constructor here (OpenSSL's or CPython's built-in module)."""
-    candidates: list[tuple[str, Callable[[bytes], Any]]] = [("hashlib.sha256", hashlib.sha256)]
-    for module_name in ("_sha2", "_sha256"):
-        try:
-            module = __import__(module_name)
-        except ImportError:
-            continue
-        candidates.append((f"{module_name}.sha256", module.sha256))
-        break
-    sample = [f"value-{n}@example.com".encode() for n in range(2000)]
-    best: tuple[float, str, Callable[[bytes], Any]] | None = None
-    for name, fn in candidates:
-        elapsed = min(_time_hashes(fn, sample) for _ in range(3))
-        if best is None or elapsed < best[0]:
-            best = (elapsed, name, fn)
-    assert best is not None
-    return best[2], best[1]
-
-
-def _time_hashes(fn: Callable[[bytes], Any], sample: list[bytes]) -> float:
-    start = time.perf_counter()
-    for b in sample:
-        fn(b).hexdigest()
-    return time.perf_counter() - start
-
-
-def prepare_floor(records: Sequence[dict]) -> list[tuple[tuple[str, ...], dict, dict]]:
-    """Per record: the 11 normalized strings (capic's normalization, computed here untimed),
-    the pass-through user_data fields, and the rest of the event, ready to encode."""
-    from capic.runtime.normalize import normalize
-
-    prepared = []
-    for r in records:
-        c = r["customer"]
-        o = r["order"]
-        normalized = []
-        for key in HASHED:
-            value = normalize(key, c[_CUSTOMER_KEY[key]], default_country="us", dob_order="mdy")
-            assert value is not None, (key, c[_CUSTOMER_KEY[key]])
-            normalized.append(value)
-        clear = {
-            "client_ip_address": r["ip"],
-            "client_user_agent": r["user_agent"],
-            "fbc": r["fbc"],
-            "fbp": r["fbp"],
-        }
-        item = o["items"][0]
-        base = {
-            "event_name": "Purchase",
-            "event_time": r["time"],
-            "event_id": o["id"],
-            "action_source": "website",
-            "event_source_url": r["url"],
-            "custom_data": {
-                "currency": o["currency"],
-                "value": o["value"],
-                "order_id": o["id"],
-                "content_type": "product",
-                "contents": [
-                    {"id": item["sku"], "quantity": item["quantity"], "item_price": item["price"]}
-                ],
-            },
-        }
-        prepared.append((tuple(normalized), clear, base))
-    return prepared
-
-
-def make_floor(sha: Callable[[bytes], Any]) -> Callable[[Sequence[Any]], bytes]:
-    dumps = orjson.dumps
-
-    def batch(prepared: Sequence[Any]) -> bytes:
-        events = []
-        for (em, ph, fn, ln, db, ge, ct, st, zp, country, xid), clear, base in prepared:
-            user = {
-                "em": sha(em.encode()).hexdigest(),
-                "ph": sha(ph.encode()).hexdigest(),
-                "fn": sha(fn.encode()).hexdigest(),
-                "ln": sha(ln.encode()).hexdigest(),
-                "db": sha(db.encode()).hexdigest(),
-                "ge": sha(ge.encode()).hexdigest(),
-                "ct": sha(ct.encode()).hexdigest(),
-                "st": sha(st.encode()).hexdigest(),
-                "zp": sha(zp.encode()).hexdigest(),
-                "country": sha(country.encode()).hexdigest(),
-                "external_id": sha(xid.encode()).hexdigest(),
-                **clear,
-            }
-            events.append({**base, "user_data": user})
-        return dumps({"data": events, "access_token": BENCH_TOKEN, "partner_agent": "capic"})
-
-    return batch
-
-
-# --------------------------------------------------------------------------------------------
-# checks
-
-
-def _first(value: Any) -> Any:
-    return value[0] if isinstance(value, list) and value else value
-
-
-def check_agreement(
-    records: Sequence[dict],
-    national: Sequence[dict],
-    sdk_one: Callable[[dict], dict],
-    capic_one: Callable[[dict], dict],
-    floor: Sequence[tuple[tuple[str, ...], dict, dict]],
-    sha: Callable[[bytes], Any],
-) -> bool:
-    """Compare the hashes capic sends with the SDK's and with the floor's; print a summary."""
-    agree = dict.fromkeys(HASHED, 0)
-    floor_agree = 0
-    national_agree = 0
-    for r, nat, (normalized, _, _) in zip(records, national, floor, strict=True):
-        ours = capic_one(r)["user_data"]
-        theirs = sdk_one(r)["user_data"]
-        for key in HASHED:
-            if _first(ours.get(key)) == _first(theirs.get(key)):
-                agree[key] += 1
-        expected = [sha(s.encode()).hexdigest() for s in normalized]
-        if [_first(ours.get(k)) for k in HASHED] == expected:
-            floor_agree += 1
-        if _first(capic_one(nat)["user_data"].get("ph")) == _first(ours.get("ph")):
-            national_agree += 1
-    n = len(records)
-    ok = all(agree[k] == n for k in MUST_AGREE) and floor_agree == n and national_agree == n
-    print(
-        "hash agreement capic vs SDK (must): "
-        + ", ".join(f"{k} {agree[k]}/{n}" for k in MUST_AGREE)
-    )
-    print(
-        "hash agreement capic vs SDK (these records): "
-        + ", ".join(f"{k} {agree[k]}/{n}" for k in MAY_AGREE)
-        + f"; external_id {agree['external_id']}/{n} (the SDK sends it raw, unhashed)"
-    )
-    print(f"hash agreement capic vs floor (all 11 keys): {floor_agree}/{n}")
-    print(
-        f"national-format phones with default_country us hash like +1 numbers: {national_agree}/{n}"
-    )
-    print("hash agreement: " + ("ok" if ok else "MISMATCH"))
-    return ok
-
+from _common import Summary
+from _contenders import (
+    BATCH,
+    VARIANT_TEXT,
+    VARIANTS,
+    check_agreement,
+    fastest_sha256,
+    load_capic,
+    load_sdk,
+    make_floor,
+    prepare_floor,
+    user_data_digest,
+)
 
 # --------------------------------------------------------------------------------------------
 # timing
 
 
+class Records:
+    """Fresh records for every round, so that values repeat only as the variant says (round 0
+    is for the checks and the warm-up). A round's records are made before it is timed."""
+
+    def __init__(self, n: int, seed: int, now: int) -> None:
+        self.n, self.seed, self.now = n, seed, now
+        self._cache: dict[tuple[str, int, bool], list[dict]] = {}
+        self._floor: dict[tuple[str, int], list[tuple[tuple[str, ...], dict, dict]]] = {}
+
+    def get(self, variant: str, r: int, *, national: bool = False) -> list[dict]:
+        key = (variant, r, national)
+        if key not in self._cache:
+            self._cache = {k: v for k, v in self._cache.items() if k[1] >= r}
+            self._cache[key] = _common.make_records(
+                self.n,
+                self.seed + r,
+                national_phone=national,
+                unique=variant == "unique",
+                now=self.now,
+                start=r * self.n,
+            )
+        return self._cache[key]
+
+    def floor(self, variant: str, r: int) -> list[tuple[tuple[str, ...], dict, dict]]:
+        if (variant, r) not in self._floor:
+            self._floor = {k: v for k, v in self._floor.items() if k[1] >= r}
+            self._floor[(variant, r)] = prepare_floor(self.get(variant, r))
+        return self._floor[(variant, r)]
+
+
+#: One timed pass of a contender over the records of round r: (CPU seconds, wall seconds).
+Pass = Callable[[int], tuple[float, float]]
+
+
+def time_pass(fn: Callable[[Sequence[Any]], Any], data: Sequence[Any]) -> tuple[float, float]:
+    """Run ``fn`` over ``data`` in batches; CPU and wall seconds. The cyclic garbage collector
+    is paused while timing, for every contender alike (the baseline worker does the same): a
+    collection would land in whichever contender happens to allocate the triggering object."""
+    gc.collect()
+    gc.disable()
+    try:
+        start_cpu = time.process_time()
+        start = time.perf_counter()
+        for chunk in _common.chunks(data, BATCH):
+            fn(chunk)
+        return time.process_time() - start_cpu, time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+def local_pass(data: Records, fn: Callable[[Sequence[Any]], Any], variant: str, kind: str) -> Pass:
+    """A contender of this process on the records (``kind`` "records" or "national") or the
+    floor's prepared values (``kind`` "floor") of ``variant``."""
+
+    def run(r: int) -> tuple[float, float]:
+        if kind == "floor":
+            return time_pass(fn, data.floor(variant, r))
+        return time_pass(fn, data.get(variant, r, national=kind == "national"))
+
+    return run
+
+
 def run_rounds(
-    contenders: list[tuple[str, Callable[[Sequence[Any]], Any], Sequence[Any]]], rounds: int
+    contenders: list[tuple[str, Pass]], rounds: int
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """(CPU seconds, wall seconds) per contender and round, in rotating order."""
-    cpu: dict[str, list[float]] = {name: [] for name, _, _ in contenders}
-    wall: dict[str, list[float]] = {name: [] for name, _, _ in contenders}
-    for _, fn, data in contenders:  # warm-up: imports, caches, first-call costs
-        fn(data[:BATCH])
+    """(CPU seconds, wall seconds) per contender and round; the order rotates every round."""
+    cpu: dict[str, list[float]] = {name: [] for name, _ in contenders}
+    wall: dict[str, list[float]] = {name: [] for name, _ in contenders}
+    for _, run in contenders:  # warm-up: imports, caches, first-call costs
+        run(0)
     k = len(contenders)
     for r in range(rounds):
-        order = contenders[r % k :] + contenders[: r % k]
-        for name, fn, data in order:
-            gc.collect()
-            start_cpu = time.process_time()
-            start = time.perf_counter()
-            for chunk in _common.chunks(data, BATCH):
-                fn(chunk)
-            wall[name].append(time.perf_counter() - start)
-            cpu[name].append(time.process_time() - start_cpu)
-        line = "  ".join(
-            f"{name} {cpu[name][-1] / len(data) * 1e6:.1f}/{wall[name][-1] / len(data) * 1e6:.1f}"
-            for name, _, data in contenders
-        )
-        print(f"  round {r + 1}/{rounds} (µs/event, CPU/wall): {line}", flush=True)
+        for name, run in contenders[r % k :] + contenders[: r % k]:
+            c, w = run(r + 1)
+            cpu[name].append(c)
+            wall[name].append(w)
+        print(f"  round {r + 1}/{rounds} done", flush=True)
     return cpu, wall
 
 
@@ -384,11 +188,8 @@ def phone_path(records: Sequence[dict], national: Sequence[dict], rounds: int) -
     names = list(forms)
     for r in range(rounds):
         for name in names[r % 2 :] + names[: r % 2]:
-            start = time.process_time()
-            for fields in forms[name]:
-                build(fields)
-            times[name].append((time.process_time() - start) / len(pairs) * 1e6)
-    intl, nat = (statistics.median(times[name]) for name in names)
+            times[name].append(time_pass(lambda f: [build(x) for x in f], forms[name])[0])
+    intl, nat = (statistics.median(times[name]) / len(pairs) * 1e6 for name in names)
     return (
         f"phone alone (normalize + SHA-256, CPU, {len(pairs)} US numbers, median of {rounds}): "
         f"'+1 (650) 555-0123' {intl:.1f} µs, '(650) 555-0123' with default_country us "
@@ -396,15 +197,104 @@ def phone_path(records: Sequence[dict], national: Sequence[dict], rounds: int) -
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+# --------------------------------------------------------------------------------------------
+# report
+
+
+def report_variant(
+    variant: str,
+    names: Sequence[str],
+    cpu: dict[str, list[float]],
+    wall: dict[str, list[float]],
+    n: int,
+    baseline: str | None,
+) -> dict[str, float]:
+    """Print the tables of one variant; returns its floor ratios (CPU medians) by contender.
+
+    The spread of a ratio is shown as its per-round values (each round's time over the
+    floor's time in the same round) from min to max."""
+    print(f"{variant} values ({VARIANT_TEXT[variant]}), median of {len(cpu['floor'])} rounds:")
+    for label, times in (("wall-clock time", wall), ("CPU time", cpu)):
+        print(f" {label}" + (" (the baseline's: of its worker process)" if baseline else ""))
+        print(_common.TABLE_HEADER)
+        for name in names:
+            print(Summary(name, tuple(times[name]), n).row())
+    floor = cpu["floor"]
+    ratios: dict[str, float] = {}
+    for name in names:
+        if name in ("SDK", "floor"):
+            continue
+        ratios[name] = statistics.median(cpu[name]) / statistics.median(floor)
+        rounds = sorted(t / f for t, f in zip(cpu[name], floor, strict=True))
+        excess = (statistics.median(cpu[name]) - statistics.median(floor)) / n * 1e6
+        print(
+            f"  {name:<22} floor_ratio {ratios[name]:.2f} (rounds {rounds[0]:.2f} .. "
+            f"{rounds[-1]:.2f}), {excess:.1f} µs/event above the floor"
+        )
+    if baseline is not None:
+        now, before = ratios["capic"] - 1, ratios[baseline] - 1
+        print(
+            f"  excess over the floor: capic {now:.2f} x the floor, {baseline} {before:.2f} x: "
+            f"{now / before:.0%} of the baseline's"
+        )
+    sdk = statistics.median(cpu["SDK"]) / statistics.median(cpu["capic"])
+    print(f"  ratio (SDK time / capic time) {sdk:.2f}")
+    return ratios
+
+
+# --------------------------------------------------------------------------------------------
+# main
+
+
+def worker(args: argparse.Namespace) -> int:
+    """The baseline worker (see _baseline.py): capic from PYTHONPATH, requests on stdin."""
+    import capic
+    from capic.runtime.tuning import tune_allocator
+
+    tune_allocator()
+    records = Records(args.n, args.seed, args.now)
+    with tempfile.TemporaryDirectory(prefix="capic-bench-base-") as tmp:
+        batch, one = load_capic(_common.write_project(Path(tmp) / "bench"))
+    print(f"capic from {Path(capic.__file__).parent}", flush=True)
+    for line in sys.stdin:
+        command, variant, r = line.split()
+        data = records.get(variant, int(r))
+        if command == "round":
+            c, w = time_pass(batch, data)
+            print(f"{c!r} {w!r}", flush=True)
+        else:
+            print(user_data_digest(one, data), flush=True)
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=10_000, help="records (default 10000)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
     parser.add_argument("--seed", type=int, default=7, help="record generator seed")
+    parser.add_argument(
+        "--variant", choices=(*VARIANTS, "both"), default="both", help="records (default both)"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also time the capic of commit REV (e.g. the parent commit), in a worker process",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile capic's path too")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--now", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.n < 1 or args.rounds < 1:
         parser.error("--n and --rounds must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        return worker(args)
+    # One clock for the records of this process and of the baseline worker: same records.
+    args.now = int(time.time())
     # Process-wide glibc malloc settings (what `capic run` applies to itself), set before any
     # contender runs, so that every contender shares them.
     try:
@@ -413,7 +303,6 @@ def main(argv: list[str] | None = None) -> int:
         tuned = tune_allocator()
     except ImportError:
         tuned = False
-
     try:
         sdk_batch, sdk_one = load_sdk()
     except ImportError as exc:
@@ -423,12 +312,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     try:
-        from capic import api
-
-        api.compile_project  # noqa: B018 - the code generator is what this measures
         with tempfile.TemporaryDirectory(prefix="capic-bench-") as tmp:
-            root = _common.write_project(Path(tmp) / "bench")
-            capic_batch, capic_one = load_capic(root)
+            capic_batch, capic_one = load_capic(_common.write_project(Path(tmp) / "bench"))
     except ImportError as exc:
         print(f"compare_sdk: capic's code generator is not importable ({exc})")
         return 2
@@ -439,51 +324,84 @@ def main(argv: list[str] | None = None) -> int:
         + ("applied" if tuned else "not applied (not glibc, or mallopt failed): C library defaults")
         + " for this whole process: SDK, capic and floor all run with the same malloc settings"
     )
+    variants = VARIANTS if args.variant == "both" else (args.variant,)
     sha, sha_name = fastest_sha256()
-    records = _common.make_records(args.n, args.seed)
-    national = _common.make_records(args.n, args.seed, national_phone=True)
-    floor_data = prepare_floor(records)
-    floor_batch = make_floor(sha)
     print(
-        f"records: {args.n} Purchase events (seed {args.seed}), batches of {BATCH}, "
-        f"{args.rounds} alternating rounds; floor hashes with {sha_name}"
+        f"records: {args.n} Purchase events per round, new ones every round (seed {args.seed}), "
+        f"batches of {BATCH}, {args.rounds} alternating rounds; floor hashes with {sha_name}; "
+        "garbage collector paused while timing"
     )
-    if not check_agreement(records, national, sdk_one, capic_one, floor_data, sha):
-        return 1
+    data = Records(args.n, args.seed, args.now)
+    contenders: list[tuple[str, Pass]] = []
+    names: dict[str, list[str]] = {}
+    with contextlib.ExitStack() as stack:
+        base: _baseline.Worker | None = None
+        base_name: str | None = None
+        if args.baseline:
+            base_name = f"capic {_baseline.describe(args.baseline)}"
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="capic-base-")))
+            try:
+                path = _baseline.export(args.baseline, tmp)
+            except RuntimeError as exc:
+                print(f"compare_sdk: cannot export {args.baseline}: {exc}")
+                return 2
+            worker_args = ["--n", str(args.n), "--seed", str(args.seed), "--now", str(args.now)]
+            base = _baseline.Worker(Path(__file__).resolve(), path, worker_args)
+            stack.callback(base.close)
+            print(f"baseline: {base_name}, {base.origin}")
+        for variant in variants:
+            records = data.get(variant, 0)
+            national = data.get(variant, 0, national=True) if variant == "repeating" else None
+            print(f"{variant} values: {VARIANT_TEXT[variant]}")
+            ok = check_agreement(records, national, sdk_one, capic_one, data.floor(variant, 0), sha)
+            if base is not None:
+                same = base.ask(f"digest {variant} 0") == user_data_digest(capic_one, records)
+                print(f"  user_data identical to {base_name}'s: {'yes' if same else 'NO'}")
+                ok = ok and same
+            print("  hash agreement: " + ("ok" if ok else "MISMATCH"))
+            if not ok:
+                return 1
+            entries: list[tuple[str, Pass]] = [
+                ("SDK", local_pass(data, sdk_batch, variant, "records")),
+                ("capic", local_pass(data, capic_batch, variant, "records")),
+                ("floor", local_pass(data, make_floor(sha), variant, "floor")),
+            ]
+            if base is not None and base_name is not None:
+                request = functools.partial(lambda v, w, r: w.round(f"{v} {r}"), variant, base)
+                entries.insert(2, (base_name, request))
+            if national is not None:
+                entries.append(
+                    ("capic national phones", local_pass(data, capic_batch, variant, "national"))
+                )
+            names[variant] = [name for name, _ in entries]
+            contenders += [(f"{variant}/{name}", run) for name, run in entries]
+        cpu, wall = run_rounds(contenders, args.rounds)
 
-    contenders: list[tuple[str, Callable[[Sequence[Any]], Any], Sequence[Any]]] = [
-        ("SDK", sdk_batch, records),
-        ("capic", capic_batch, records),
-        ("floor", floor_batch, floor_data),
-        ("capic national phones", capic_batch, national),
-    ]
-    cpu, wall = run_rounds(contenders, args.rounds)
-    for label, times in (("wall-clock time", wall), ("CPU time of this process", cpu)):
-        summaries = {name: Summary(name, tuple(t), args.n) for name, t in times.items()}
-        sdk, capic, floor, nat = (summaries[n] for n, _, _ in contenders)
-        print(f"{label}, median of {args.rounds} rounds:")
-        print(_common.TABLE_HEADER)
-        for s in summaries.values():
-            print(s.row())
-        print(
-            f"  ratio {sdk.median / capic.median:.2f}, floor_ratio "
-            f"{capic.median / floor.median:.2f}, capic national-format phone path "
-            f"{nat.us_per_event - capic.us_per_event:+.1f} µs/event"
+    ratios: dict[str, dict[str, float]] = {}
+    for variant in variants:
+        sub_cpu = {name: cpu[f"{variant}/{name}"] for name in names[variant]}
+        sub_wall = {name: wall[f"{variant}/{name}"] for name in names[variant]}
+        ratios[variant] = report_variant(
+            variant, names[variant], sub_cpu, sub_wall, args.n, base_name
         )
-    share = sum(1 for r in national if not r["customer"]["phone"].startswith("+")) / args.n
-    print(
-        f"national-format phone path: 'capic national phones' runs the same records with "
-        f"{share:.0%} of the phones written '(650) 555-0123' instead of '+1 (650) 555-0123' "
-        "(default_country us adds the 1; the SDK cannot, so it is not compared there)"
-    )
-    print(phone_path(records, national, max(args.rounds, 3)))
+    if "repeating" in variants:
+        national_records = data.get("repeating", 0, national=True)
+        print(phone_path(data.get("repeating", 0), national_records, 3))
     print(f"load average after: {_common.load_average()}")
     if args.profile:
-        profile("capic", capic_batch, records)
+        for variant in variants:
+            profile(f"capic ({variant} values)", capic_batch, data.get(variant, 0))
     # The ratios come from CPU time: on a shared machine, wall-clock time also measures the
     # other processes' load (both are printed above; on an idle machine they agree).
-    print(f"ratio={sdk.median / capic.median:.2f}")
-    print(f"floor_ratio={capic.median / floor.median:.2f}")
+    first = variants[0]
+    for variant in variants[1:]:
+        print(f"floor_ratio_{variant}={ratios[variant]['capic']:.2f}")
+    if base_name is not None:
+        for variant in variants:
+            print(f"baseline_floor_ratio_{variant}={ratios[variant][base_name]:.2f}")
+    sdk_capic = statistics.median(cpu[f"{first}/SDK"]) / statistics.median(cpu[f"{first}/capic"])
+    print(f"ratio={sdk_capic:.2f}")
+    print(f"floor_ratio={ratios[first]['capic']:.2f}")
     return 0
 
 

@@ -18,7 +18,12 @@ from pathlib import Path
 from capic.runtime.normalize import normalize
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_VECTORS = REPO_ROOT.parent / "shared" / "conformance" / "meta_reference_normalization.json"
+_VECTORS_PATH = Path("shared", "conformance", "meta_reference_normalization.json")
+# Beside the checkout, or beside the directory that holds it (a git worktree of it).
+DEFAULT_VECTORS = next(
+    (p / _VECTORS_PATH for p in REPO_ROOT.parents if (p / _VECTORS_PATH).is_file()),
+    REPO_ROOT.parent / _VECTORS_PATH,
+)
 FIELD_KEYS = {
     "Email": "em",
     "Phone": "ph",

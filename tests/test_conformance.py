@@ -18,7 +18,12 @@ import pytest
 from capic.runtime.normalize import normalize
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-VECTORS = REPO_ROOT.parent / "shared" / "conformance" / "meta_reference_normalization.json"
+_VECTORS_PATH = Path("shared", "conformance", "meta_reference_normalization.json")
+# Beside the checkout, or beside the directory that holds it (a git worktree of it).
+VECTORS = next(
+    (p / _VECTORS_PATH for p in REPO_ROOT.parents if (p / _VECTORS_PATH).is_file()),
+    REPO_ROOT.parent / _VECTORS_PATH,
+)
 DOCS = REPO_ROOT / "docs" / "normalization.md"
 
 # Field names of the vectors -> user_data keys (Name covers both fn and ln).
@@ -73,10 +78,32 @@ R_JS_TYPES = (
     "The reference test feeds JavaScript values (a Date, a function, a Symbol) that have no "
     "Python equivalent; capic gets None or the ISO string and normalizes those."
 )
+R_PHONE_POSSIBLE = (
+    "A phone number must be one that can exist: 6 to 15 digits without a country code (3 to 5 "
+    "digits are service and short codes), a possible length for its country with one (`+` or "
+    "the `00` prefix); the reference sends any digits."
+)
+R_PHONE_VANITY = (
+    "Letters of a vanity number are keypad digits (`1-800-FLOWERS` → `18003569377`); the "
+    "reference deletes them (`1800`)."
+)
+R_WHOLE_NAMES = (
+    "States and countries are matched whole, or with one qualifier such as `State`, `USA` or "
+    "`Europe`, never found inside a longer value (`Kansas City` is no state, `New South Wales` "
+    "not Wales, `Indiana` not India); the reference searches for substrings."
+)
+R_DIGITS = (
+    "Digits of other scripts count as digits (fullwidth `１２－３１－１９９０` is 31 December "
+    "1990); the reference reads ASCII digits only."
+)
 REASONS = [
     R_CITY,
     R_NAME,
     R_PHONE_EXT,
+    R_PHONE_POSSIBLE,
+    R_PHONE_VANITY,
+    R_WHOLE_NAMES,
+    R_DIGITS,
     R_DOB_YEAR,
     R_DOB_CALENDAR,
     R_STATE,
@@ -365,6 +392,130 @@ DEVIATIONS: dict[tuple[str, Any], tuple[str | None, str]] = {
         "getNormalizedZipCode > Performance and boundary conditions > should handle strings with lots of dashes",
         "---12345",
     ): ("12345", R_ZIP),
+    (
+        "getNormalizedPhone > Phone normalization > should remove leading zeros",
+        "0012345678",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Phone normalization > should remove leading zeros",
+        "000555123456",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Phone normalization > should remove leading zeros",
+        "00001",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Phone normalization > should handle phone numbers with letters (removing non-digits)",
+        "1-800-FLOWERS",
+    ): ("18003569377", R_PHONE_VANITY),
+    (
+        "getNormalizedPhone > Phone normalization > should handle phone numbers with letters (removing non-digits)",
+        "1-800-GO-FEDEX",
+    ): ("18004633339", R_PHONE_VANITY),
+    (
+        "getNormalizedPhone > Phone normalization > should handle phone numbers with letters (removing non-digits)",
+        "CALL-NOW-555",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Phone normalization > should handle phone numbers with letters (removing non-digits)",
+        "555-HELP-NOW",
+    ): ("5554357669", R_PHONE_VANITY),
+    (
+        "getNormalizedPhone > Phone normalization > should handle very long phone numbers",
+        "+1-555-123-4567-890-123-456-789",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Phone normalization > should handle short phone numbers",
+        "911",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Phone normalization > should handle short phone numbers",
+        "411",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Phone normalization > should handle short phone numbers",
+        "123",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Phone normalization > should handle short phone numbers",
+        "1",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Hashed phone handling > should process invalid hash-like strings as regular phone numbers",
+        _HASH63,
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Hashed phone handling > should process invalid hash-like strings as regular phone numbers",
+        _HASH63 + "33",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Hashed phone handling > should process invalid hash-like strings as regular phone numbers",
+        "g" + _HASH63[1:] + "3",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Hashed phone handling > should process invalid hash-like strings as regular phone numbers",
+        _HASH63.upper() + "!",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Hashed phone handling > should process invalid hash-like strings as regular phone numbers",
+        "123",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Hashed phone handling > should process invalid hash-like strings as regular phone numbers",
+        "z" + _HASH63[1:] + "3",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Hashed phone handling > should process invalid hash-like strings as regular phone numbers",
+        _HASH63[:-1] + " 3",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Edge cases with phone normalization > should handle numbers with leading zeros followed by valid digits",
+        "01",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Edge cases with phone normalization > should handle numbers with leading zeros followed by valid digits",
+        "001",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Edge cases with phone normalization > should handle numbers with leading zeros followed by valid digits",
+        "0001",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Edge cases with phone normalization > should handle numbers with leading zeros followed by valid digits",
+        "00555123456",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Edge cases with phone normalization > should handle extreme cases",
+        "0" * 100 + "123",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Edge cases with phone normalization > should handle extreme cases",
+        "1" * 100,
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedPhone > Performance and edge input handling > should handle mixed special characters and digits",
+        "Phone: 555, please call",
+    ): (None, R_PHONE_POSSIBLE),
+    (
+        "getNormalizedState > Partial and contains matching > should match states contained in longer strings",
+        "NewYorkCity",
+    ): ("newyorkcity", R_WHOLE_NAMES),
+    (
+        "getNormalizedState > Partial and contains matching > should match states contained in longer strings",
+        "FloridaBeach",
+    ): ("floridabeach", R_WHOLE_NAMES),
+    (
+        "getNormalizedState > Performance and boundary conditions > should handle very long inputs gracefully",
+        "California" + "x" * 1000,
+    ): ("california" + "x" * 1000, R_WHOLE_NAMES),
+    (
+        "getNormalizedCountry > Performance and boundary conditions > should handle very long inputs gracefully",
+        "UnitedStates" + "x" * 1000,
+    ): (None, R_WHOLE_NAMES),
+    (
+        "getNormalizedDOB > Edge cases > should handle Unicode and international characters",
+        "１２－３１－１９９０",
+    ): ("19901231", R_DIGITS),
     # Year-relative vectors: "next year" and "the year after" when the vectors were made (2026).
     (
         "getNormalizedDOB > Date validation > should return null for invalid years",
@@ -430,7 +581,9 @@ def test_every_reason_is_documented() -> None:
 
 def test_agreement_is_high_per_field() -> None:
     # A guard against a regression hidden by a growing deviation list: every field agrees on
-    # at least 85 % of the vectors (Email and Gender on all of them).
+    # at least 85 % of the vectors (Email and Gender on all of them), phones on 75 %: the
+    # reference keeps short codes (911), impossible numbers and 100-digit strings, which capic
+    # drops (R_PHONE_POSSIBLE, a quarter of its phone vectors).
     agree: dict[str, int] = defaultdict(int)
     total: dict[str, int] = defaultdict(int)
     for vector in _load_vectors():
@@ -439,6 +592,7 @@ def test_agreement_is_high_per_field() -> None:
         agree[field] += _same(vector["expected"], normalize(FIELD_KEYS[field], vector["input"]))
     assert set(total) == set(FIELD_KEYS)
     for field in total:
-        assert agree[field] / total[field] >= 0.85, (field, agree[field], total[field])
+        least = 0.75 if field == "Phone" else 0.85
+        assert agree[field] / total[field] >= least, (field, agree[field], total[field])
     assert agree["Email"] == total["Email"]
     assert agree["Gender"] == total["Gender"]

@@ -145,7 +145,9 @@ def check_sample_event(server_event: dict[str, Any], event: Any, request: Any) -
             get_path(event, ("xdm", "identityMap", "Phone", 0, "id")),
             get_path(event, ("data", "customer", "phone")),
         )
-        phone = normalize("ph", raw_phone, default_country="us")
+        # Read in the customer's own country when the event names one (the rules send it).
+        country = get_path(event, ("data", "customer", "country"))
+        phone = normalize("ph", raw_phone, default_country="us", country=country)
         assert phone is not None and user["ph"] == digest(phone)
     assert user.get("client_ip_address") == request.get("ip")
     assert user.get("fbp") == (request.get("cookies") or {}).get("_fbp")

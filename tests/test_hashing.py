@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capic.runtime.hashing import NEVER_HASHED_KEYS, UserDataBuilder, sha256_hex
+from capic.meta import catalog
+from capic.runtime import clickids
+from capic.runtime.hashing import (
+    MEMO_KEYS,
+    NEVER_HASHED_KEYS,
+    TRIMMED_KEYS,
+    UserDataBuilder,
+    sha256_hex,
+)
 from capic.runtime.normalize import HASHED_KEYS
 
 EMPTY_DIGEST = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -120,7 +128,7 @@ def test_never_hashed_and_unknown_keys_pass_through_untouched() -> None:
         "fb_login_id": 1234567890,
         "lead_id": "525645896321548",
         "madid": ["38400000-8cf0-11bd-b23e-10b96e40000d"],
-        "f5first": "john",  # SDK-only legacy key: unknown to CAPI, the linter reports it
+        "x_custom": " kept as is ",  # unknown key: the linter reports it
         "subscription_id": None,
     }
     out = UserDataBuilder().build(fields)
@@ -128,11 +136,46 @@ def test_never_hashed_and_unknown_keys_pass_through_untouched() -> None:
     assert out["fb_login_id"] == 1234567890
 
 
+def test_legacy_sdk_keys_are_hashed_as_the_schema_says() -> None:
+    # f5first, f5last, fi, dobd, dobm, doby: hashed by Meta's SDK, deprecated in the schema.
+    out = UserDataBuilder().build(
+        {"f5first": "Mary-Jane", "f5last": " O'Brien", "fi": "Zoë", "dobd": "7", "dobm": "02"}
+    )
+    assert out == {
+        "f5first": sha256_hex("maryj"),
+        "f5last": sha256_hex("obrie"),
+        "fi": sha256_hex("z"),
+        "dobd": sha256_hex("07"),
+        "dobm": sha256_hex("02"),
+    }
+    invalid: Counter[str] = Counter()
+    assert UserDataBuilder().build({"doby": "1899", "dobd": "32", "dobm": "13"}, invalid) == {}
+    assert invalid == Counter({"doby": 1, "dobd": 1, "dobm": 1})
+
+
+@pytest.mark.parametrize(
+    ("raw", "sent"),
+    [
+        ("  fb.1.1554763741205.AbCd  ", "fb.1.1554763741205.AbCd"),
+        ("\tfb.1.1558571054389.1098115397\n", "fb.1.1558571054389.1098115397"),
+        ("", None),
+        ("   ", None),
+    ],
+)
+def test_click_ids_and_ip_are_trimmed_and_blank_ones_left_out(raw: str, sent: str | None) -> None:
+    for key in ("fbc", "fbp", "client_ip_address"):
+        out = UserDataBuilder().build({key: raw, "client_user_agent": " UA "})
+        assert out.get(key) == sent, key
+        assert out["client_user_agent"] == " UA "  # not an identifier: untouched
+
+
 def test_key_sets() -> None:
-    assert {"em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country", "external_id"} == (
+    assert catalog.hashed_keys() == HASHED_KEYS
+    assert {"em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country", "external_id"} < (
         HASHED_KEYS
     )
     assert not HASHED_KEYS & NEVER_HASHED_KEYS
+    assert set(catalog.user_data_keys()) == HASHED_KEYS | NEVER_HASHED_KEYS
     assert {"client_ip_address", "client_user_agent", "fbc", "fbp", "fb_login_id"} <= (
         NEVER_HASHED_KEYS
     )
@@ -185,6 +228,9 @@ def test_build_never_raises_and_only_emits_digests(
     invalid: Counter[str] = Counter()
     out = UserDataBuilder(default_country=region).build(fields, invalid)
     for key, value in out.items():
+        if key in TRIMMED_KEYS:
+            assert value == clickids.clean(fields[key])
+            continue
         if key not in HASHED_KEYS:
             assert value is fields[key]
             continue
@@ -202,3 +248,31 @@ def test_build_never_raises_and_only_emits_digests(
 @given(st.text(min_size=1))
 def test_hash_is_sha256_of_utf8(text: str) -> None:
     assert sha256_hex(text) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["94103", "94103-1234", " 94103 1234", "941031234", "M1 1AE"]),
+            st.sampled_from(["19700215", "02/15/1970", "1970-02-15", "Mary", "mary ", "CA"]),
+            st.text("0123456789- abAB", max_size=11),
+        ),
+        max_size=30,
+    )
+)
+def test_memos_give_what_a_fresh_builder_gives(values: list[str]) -> None:
+    # Raw-text memos and the normalized-text memo of ZIP codes, filled in any order.
+    builder = UserDataBuilder()
+    for key in sorted(MEMO_KEYS):
+        put = builder.hasher(key)
+        assert put is not None
+        for value in values:
+            out: dict[str, object] = {}
+            invalid: Counter[str] = Counter()
+            put(out, value, invalid)
+            fresh_invalid: Counter[str] = Counter()
+            assert (out, invalid) == (
+                UserDataBuilder().build({key: value}, fresh_invalid),
+                fresh_invalid,
+            ), (key, value)

@@ -207,9 +207,11 @@ def test_city(raw: str, expected: str | None) -> None:
         ("Calif.", "ca"),
         ("Québec", "qc"),
         ("Tëxas", "tx"),
-        ("NewYorkCity", "ny"),
-        ("Kansas City", "ks"),
-        ("Washington DC", "wa"),
+        ("NewYorkCity", "newyorkcity"),  # a city, not a state name: no substring search
+        ("Kansas City", "kansascity"),  # in Missouri and in Kansas
+        ("Washington DC", "dc"),
+        ("Washington State", "wa"),
+        ("California, USA", "ca"),
         ("District of Columbia", "dc"),
         ("Baja California", "bajacalifornia"),  # Mexico, not California
         ("Carolina", "carolina"),  # deviation: not a state, full name kept

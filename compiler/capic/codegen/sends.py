@@ -243,11 +243,16 @@ def _user_lines(fn: FunctionWriter, plan: UserPlan) -> list[tuple[str, int]]:
     """Straight-line code that builds user_data in ``ud`` (lines and extra indentation), one
     put function call per hashed key."""
     lines: list[tuple[str, int]] = []
+    # A phone number is read in the event's own country when it names one: ph's normalizer
+    # and put take the raw country value as their last argument.
+    country = next((f for f in plan.fields if f.key == "country" and not f.left_out), None)
+    country_arg = "" if country is None else ", " + fn.expr(country.expr).code
     for field in plan.fields:
         key = field.key
         if field.left_out:
             continue  # null, "", [] and {} are left out
         code = _code(fn, field)
+        extra = country_arg if key == "ph" else ""
         if key in HASHED_KEYS and key not in MEMO_KEYS:
             # The put function's common path inline: a stripped, non-blank string that cannot
             # be a digest is normalized and hashed here; every other value goes to the put.
@@ -255,12 +260,12 @@ def _user_lines(fn: FunctionWriter, plan: UserPlan) -> list[tuple[str, int]]:
             lines.append(
                 (f"if type(x := {code}) is str and (t := x.strip(_WS)) and len(t) != 64:", 0)
             )
-            lines.append((f"if (n := {fn.module.normalizer(key)}(t)) is not None:", 1))
+            lines.append((f"if (n := {fn.module.normalizer(key)}(t{extra})) is not None:", 1))
             lines.append((f"ud[{k}] = _sha(n.encode()).hexdigest()", 2))
             lines.append(("else:", 1))
             lines.append((f"inv[{k}] += 1", 2))
             lines.append(("else:", 0))
-            lines.append((f"{fn.module.hasher(key)}(ud, x, inv)", 1))
+            lines.append((f"{fn.module.hasher(key)}(ud, x, inv{extra})", 1))
         elif key in HASHED_KEYS:
             # Memoized keys: a digest already in the memo is stored here; every other value
             # (not memoized yet, invalid, not a string) goes to the put function.

@@ -8,7 +8,7 @@ and capic do): per dataset and web event name (EMQ exists only for web events),
 - ``composite_score``: 10 x the mean, over the events, of a match probability
   ``1 - prod(1 - p)`` of the signals each event carries (email .55, phone .45, Lead Ads or
   Login id .5, fbc .35, external_id .2, fbp .15, IP with user agent .2 (.12 for IPv4), name
-  with a postal code or city .15);
+  with a postal code or city .15; ``x-capic-emulated-match`` in the dataset_quality schema);
 - ``diagnostics``: "Update IPv4 to IPv6" when events carry IPv4 addresses, plus whatever a
   fixture file injects;
 - ``dedup_key_feedback``: the share of events carrying event_id (and fbp, external_id);
@@ -39,19 +39,32 @@ from capic.resources import load_schema
 
 __all__ = ["QualityBook", "QualityFixtureError", "load_fixture"]
 
-#: Signals of the emulated match probability: (user_data keys that must all be present, p).
-_SIGNALS: tuple[tuple[tuple[str, ...], float], ...] = (
-    (("em",), 0.55),
-    (("ph",), 0.45),
-    (("lead_id",), 0.5),
-    (("fb_login_id",), 0.5),
-    (("fbc",), 0.35),
-    (("external_id",), 0.2),
-    (("fbp",), 0.15),
-)
-_IP_SIGNAL = 0.2
-_IPV4_SIGNAL = 0.12
-_NAME_SIGNAL = 0.15
+
+@dataclass(frozen=True)
+class _Signal:
+    """One signal of the emulated match probability (schemas/dataset_quality.schema.json)."""
+
+    every: frozenset[str]
+    some: frozenset[str]
+    p: float
+    p_ipv4: float | None
+
+    def weight(self, present: set[str], ipv4: bool) -> float:
+        if not self.every <= present or (self.some and not self.some & present):
+            return 0.0
+        return self.p_ipv4 if ipv4 and self.p_ipv4 is not None else self.p
+
+
+def _signals() -> tuple[_Signal, ...]:
+    doc = load_schema("dataset_quality")["x-capic-emulated-match"]["signals"]
+    return tuple(
+        _Signal(frozenset(s["all"]), frozenset(s.get("any", ())), s["p"], s.get("p_ipv4"))
+        for s in doc
+    )
+
+
+_SIGNALS = _signals()
+_DEDUP_KEYS: tuple[str, ...] = tuple(load_schema("dataset_quality")["x-capic-dedup-keys"])
 _DELAYS_KEPT = 1000
 
 
@@ -96,18 +109,14 @@ class _Tally:
                 present.add(top)
         self.events += 1
         self.keys.update(present)
-        miss = 1.0
-        for keys, p in _SIGNALS:
-            if all(k in present for k in keys):
-                miss *= 1.0 - p
+        v4 = False
         if "client_ip_address" in present:
             self.with_ip += 1
             v4 = _ipv4(user.get("client_ip_address"))
             self.ipv4 += int(v4)
-            if "client_user_agent" in present:
-                miss *= 1.0 - (_IPV4_SIGNAL if v4 else _IP_SIGNAL)
-        if {"fn", "ln"} <= present and present & {"zp", "ct"}:
-            miss *= 1.0 - _NAME_SIGNAL
+        miss = 1.0
+        for signal in _SIGNALS:
+            miss *= 1.0 - signal.weight(present, v4)
         self.match_sum += 1.0 - miss
         t = event.get("event_time")
         if type(t) is int and len(self.delays) < _DELAYS_KEPT:
@@ -228,7 +237,7 @@ class QualityBook:
                     "dedup_key": key,
                     "server_events_with_key": {"percentage": _pct(tally.keys[key], n)},
                 }
-                for key in ("event_id", "fbp", "external_id")
+                for key in _DEDUP_KEYS
             ],
             "data_freshness": {
                 "median_delay_seconds": round(statistics.median(delays)) if delays else None,

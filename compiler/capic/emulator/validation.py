@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from capic.emulator.meta_events import MetaEventRules
 
+from capic.meta import catalog
+
 __all__ = [
     "ACTION_SOURCES",
     "HASHED_KEYS",
@@ -32,29 +34,11 @@ MAX_EVENTS = 1000
 MAX_EVENT_AGE = 7 * 24 * 3600
 MAX_FUTURE_SKEW = 60
 
-ACTION_SOURCES: frozenset[str] = frozenset(
-    {
-        "email",
-        "website",
-        "app",
-        "phone_call",
-        "chat",
-        "physical_store",
-        "system_generated",
-        "business_messaging",
-        "other",
-    }
-)
-HASHED_KEYS: frozenset[str] = frozenset(
-    {"em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country", "external_id"}
-)
+# Meta's facts come from the JSON Schemas (capic.meta.catalog), like everywhere else in capic.
+ACTION_SOURCES: frozenset[str] = frozenset(catalog.action_sources())
+HASHED_KEYS: frozenset[str] = catalog.hashed_keys()
 #: §3.5: an event whose customer-information keys are a subset of one of these is invalid.
-TOO_BROAD: tuple[frozenset[str], ...] = (
-    frozenset({"ct", "country", "st", "zp", "ge", "client_user_agent"}),
-    frozenset({"db", "client_user_agent"}),
-    frozenset({"fn", "ge"}),
-    frozenset({"ln", "ge"}),
-)
+TOO_BROAD: tuple[frozenset[str], ...] = catalog.too_broad_subsets()
 
 SUBCODE_TOO_OLD = 2804003
 SUBCODE_NOT_HASHED = 2804016

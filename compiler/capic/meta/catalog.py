@@ -11,7 +11,6 @@ fact look-ups stay cheap for the CLI.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from collections.abc import Iterable, Mapping
@@ -50,6 +49,7 @@ __all__ = [
     "standard_events",
     "suggest",
     "too_broad_subsets",
+    "trimmed_keys",
     "user_data_aliases",
     "user_data_keys",
     "validator",
@@ -205,6 +205,14 @@ def hashed_keys() -> frozenset[str]:
 
 
 @functools.cache
+def trimmed_keys() -> frozenset[str]:
+    """Never-hashed ``user_data`` keys sent trimmed and left out when blank (``fbc``, ``fbp``,
+    ``client_ip_address``: ``x-capic-trimmed``)."""
+    props = _properties("user_data")
+    return frozenset(name for name, prop in props.items() if prop.get("x-capic-trimmed"))
+
+
+@functools.cache
 def too_broad_subsets() -> tuple[frozenset[str], ...]:
     """Meta's "too broad to match" sets: an event whose user_data keys are a subset of one of
     them is rejected."""
@@ -315,6 +323,8 @@ def _initials(text: str) -> str:
 
 
 def _score(name: str, candidate: str) -> float:
+    import difflib  # here, not at the top: the runtime reads this module's facts at start-up
+
     folded, other = _fold(name), _fold(candidate)
     score = difflib.SequenceMatcher(None, folded, other).ratio()
     short, long = sorted((folded, other), key=len)

@@ -275,6 +275,7 @@ zw zwe zimbabwe
 _COUNTRY_ALIASES: Final = {
     # English alternates and official long forms
     "unitedstatesofamerica": "us",
+    "america": "us",
     "greatbritain": "gb",
     "britain": "gb",
     "england": "gb",
@@ -501,9 +502,79 @@ _STATE_ABBREVIATIONS: Final = {
     "nfld": "nl",
 }
 
-# Region names outside the US and Canada that contain a US state name. They must not be mapped
-# by substring search ("Baja California" is in Mexico, not California).
-STATE_SUBSTRING_EXCLUDED: Final = frozenset({"bajacalifornia", "bajacaliforniasur"})
+# Other ways checkout forms spell a state: "W. Virginia", "Washington, D.C.", "N. Carolina".
+_STATE_ALIASES: Final = {
+    "washingtondc": "dc",
+    "wvirginia": "wv",
+    "ncarolina": "nc",
+    "scarolina": "sc",
+    "ndakota": "nd",
+    "sdakota": "sd",
+    "nhampshire": "nh",
+    "njersey": "nj",
+    "nmexico": "nm",
+    "virginislands": "vi",
+    "usvirginislands": "vi",
+    "newfoundlandlabrador": "nl",
+    "nwt": "nt",
+}
+
+# A whole name may carry a qualifier that names what it is or where ("Washington State",
+# "California, USA", "Ontario, Canada", "New York NY", "State of New York"). These are the
+# only additions to a name that are understood; each combination is a key of its own, so the
+# lookup stays exact: no name is ever searched for inside a longer value ("Washington DC" is
+# not Washington, "New South Wales" not Wales, "Indiana" not India, "Kansas City" no state).
+_STATE_SUFFIXES: Final = {
+    "us": ("state", "us", "usa", "unitedstates", "unitedstatesofamerica", "america"),
+    "ca": ("province", "territory", "ca", "canada"),
+}
+_STATE_PREFIXES: Final = ("stateof", "commonwealthof", "provinceof", "territoryof")
+_COUNTRY_SUFFIXES: Final = (
+    "country",
+    "europe",
+    "asia",
+    "africa",
+    "oceania",
+    "america",
+    "northamerica",
+    "southamerica",
+    "centralamerica",
+    "latinamerica",
+    "caribbean",
+    "middleeast",
+)
+_COUNTRY_PREFIXES: Final = (
+    "the",
+    "republicof",
+    "peoplesrepublicof",
+    "federalrepublicof",
+    "unitedrepublicof",
+    "kingdomof",
+    "commonwealthof",
+    "stateof",
+)
+
+
+def _qualified(
+    key: str, names: dict[str, str], prefixes: tuple[str, ...], suffixes: dict[str, set[str]]
+) -> str | None:
+    """The code of ``key`` read as one of ``names`` with one qualifier: a prefix, or a suffix
+    that ``suffixes`` allows for that name's code ("*" for every code). None if there is no
+    such reading, or two readings with different codes (ambiguous)."""
+    found: set[str] = set()
+    for prefix in prefixes:
+        if key.startswith(prefix):
+            code = names.get(key[len(prefix) :])
+            if code is not None:
+                found.add(code)
+    for length in range(2, len(key) - 1):
+        code = names.get(key[:-length])
+        if code is None:
+            continue
+        allowed = suffixes.get(code, suffixes.get("*", set()))
+        if key[-length:] in allowed:
+            found.add(code)
+    return found.pop() if len(found) == 1 else None
 
 
 def _build_country_tables() -> tuple[frozenset[str], dict[str, str]]:
@@ -522,29 +593,46 @@ def _build_country_tables() -> tuple[frozenset[str], dict[str, str]]:
 
 _COUNTRY_TABLES: Final = _build_country_tables()
 ISO_ALPHA2: Final = _COUNTRY_TABLES[0]
+#: Lookup key -> ISO 3166-1 alpha-2 code: alpha-3 codes, names and aliases.
 COUNTRY_NAMES: Final = _COUNTRY_TABLES[1]
+# Qualifiers go with names only ("DEU Europe" is not how anyone writes a country).
+_COUNTRY_FULL_NAMES: Final = {k: v for k, v in COUNTRY_NAMES.items() if len(k) > 3}
+_COUNTRY_SUFFIX_SET: Final = {"*": set(_COUNTRY_SUFFIXES)}
+
+#: State and province names and aliases (whole names) -> code.
+_STATE_FULL_NAMES: Final = {
+    **CA_PROVINCES,
+    **US_STATES,
+    **{k: v for k, v in _STATE_ALIASES.items()},
+}
+_STATE_SUFFIX_SETS: Final = {
+    code: {*_STATE_SUFFIXES["ca" if code in CA_PROVINCES.values() else "us"], code}
+    for code in _STATE_FULL_NAMES.values()
+}
+#: Lookup key -> state or province code: names, aliases and abbreviations, matched whole.
+STATE_NAMES: Final = {**_STATE_FULL_NAMES, **_STATE_ABBREVIATIONS}
+
+
+def country_code(key: str) -> str | None:
+    """The ISO code of the lookup key ``key`` (3+ letters): a name, alias or alpha-3 code, or
+    a name with one qualifier; never a name found inside a longer value."""
+    code = COUNTRY_NAMES.get(key)
+    if code is None:
+        code = _qualified(key, _COUNTRY_FULL_NAMES, _COUNTRY_PREFIXES, _COUNTRY_SUFFIX_SET)
+    return code
+
+
+def state_code(key: str) -> str | None:
+    """The code of the US state, DC, territory or Canadian province named by the lookup key
+    ``key`` (3+ letters), written whole, abbreviated or with one qualifier; else None."""
+    code = STATE_NAMES.get(key)
+    if code is None:
+        code = _qualified(key, _STATE_FULL_NAMES, _STATE_PREFIXES, _STATE_SUFFIX_SETS)
+    return code
+
 
 #: Two-letter inputs that are not ISO codes but mean one unambiguously.
 COUNTRY_TWO_LETTER_ALIASES: Final = {"uk": "gb"}
-
-STATE_NAMES: Final = {**CA_PROVINCES, **US_STATES, **_STATE_ABBREVIATIONS}
-
-# Names searched as substrings of a longer input ("CaliforniaUSA", "Florida32801"); the
-# normalizer takes the match that starts first and, among those, the longest ("nigeria" over
-# "niger"). Sorted longest first so that rule is a single pass. 3-letter codes and
-# abbreviations are left out because they occur inside unrelated words.
-COUNTRY_SUBSTRINGS: Final = tuple(
-    sorted(
-        ((name, code) for name, code in COUNTRY_NAMES.items() if len(name) >= 4),
-        key=lambda item: (-len(item[0]), item[0]),
-    )
-)
-STATE_SUBSTRINGS: Final = tuple(
-    sorted(
-        {**CA_PROVINCES, **US_STATES}.items(),
-        key=lambda item: (-len(item[0]), item[0]),
-    )
-)
 
 # Gender synonyms, exactly the sets of Meta's reference normalizer: the reference's tests pin
 # that near-misses ("males", "male.", "homme") are dropped rather than guessed.

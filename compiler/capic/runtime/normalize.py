@@ -1,54 +1,65 @@
 """Normalization of customer information (``user_data``) before SHA-256 hashing.
 
-One normalizer per key, following Meta's documented rules and, where the documentation is
-silent, Meta's reference normalizers (the Parameter Builder library). ``docs/normalization.md``
-describes every rule and lists each deliberate deviation from the reference with its reason.
+One normalizer per hashed key, following Meta's documented rules and, where the documentation
+is silent, Meta's reference normalizers (the Parameter Builder library). Which keys are hashed
+is a fact of ``schemas/user_data.schema.json`` (``x-capic-hashed``), read through
+:mod:`capic.meta.catalog`; this module holds the rules, and refuses to load if a hashed key
+has none. ``docs/normalization.md`` describes every rule and lists each deliberate deviation
+from the reference with its reason.
 
 This module is on the per-event hot path: tables, regexes and translate maps are built at
-import, lookups of values that repeat (country, state, gender, city) are cached, and the
-common phone shapes avoid the ``phonenumbers`` parser (about 100 µs a call) when the result
-provably equals what the parser would give.
+import, lookups of values that repeat (state, country, gender) are cached, and the common
+shapes of every key take fast paths whose answers equal the general path's (tests compare
+them). Phone numbers are in :mod:`capic.runtime._phone`.
 """
 
 from __future__ import annotations
 
-import calendar
 import math
 import re
-import time
 import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
-from functools import cache, lru_cache, partial
-from typing import Any, Final
+from functools import lru_cache
+from typing import Final, NamedTuple, Protocol
 
-from capic.runtime import _geo
+from capic.meta import catalog
+from capic.runtime import _dates, _geo, _phone
+from capic.runtime._text import INVISIBLE, WHITESPACE, clean_text, nfc
 
-__all__ = ["DOB_ORDERS", "HASHED_KEYS", "WHITESPACE", "is_sha256", "normalize"]
+__all__ = [
+    "DOB_ORDERS",
+    "HASHED_KEYS",
+    "INVISIBLE",
+    "WHITESPACE",
+    "MemoSize",
+    "Normalizer",
+    "PhoneNormalizer",
+    "as_text",
+    "bound_normalizers",
+    "clean_text",
+    "is_sha256",
+    "memoized",
+    "normalize",
+    "region_code",
+]
 
-#: The ``user_data`` keys that are normalized and SHA-256 hashed.
-HASHED_KEYS: Final = frozenset(
-    {"em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country", "external_id"}
-)
 #: Accepted values of ``dob_order``: how to read a date whose day and month are both <= 12.
-DOB_ORDERS: Final = frozenset({"mdy", "dmy", "ymd"})
-
-# Whitespace as JavaScript's \s and String.prototype.trim see it. The reference normalizers are
-# JavaScript, and Python's notion differs (it also counts U+001C..U+001F and U+0085, and not
-# U+FEFF), which the reference tests pin down for external_id.
-WHITESPACE: Final = (
-    " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
-    "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
+DOB_ORDERS: Final = _dates.DOB_ORDERS
 _WS: Final = WHITESPACE
-_ASCII_PUNCT: Final = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
-_DELETE_WS: Final = str.maketrans("", "", _WS)
-_DELETE_WS_PUNCT: Final = str.maketrans("", "", _WS + _ASCII_PUNCT)
-_DELETE_WS_DASH: Final = str.maketrans("", "", _WS + "-")
 
 _HEX64: Final = re.compile(r"[0-9a-fA-F]{64}")
 _NOT_AZ: Final = re.compile(r"[^a-z]+")
-_NOT_AZ09: Final = re.compile(r"[^a-z0-9]+")
+_ASCII_NON_ALNUM: Final = "".join(chr(c) for c in range(128) if not chr(c).isalnum())
+_DELETE_ASCII_NON_ALNUM: Final = str.maketrans("", "", _ASCII_NON_ALNUM)
+_DELETE_WS: Final = str.maketrans("", "", _WS)
+_DELETE_WS_DASH: Final = str.maketrans("", "", _WS + "-")
+#: Unicode categories whose characters stay in names (letters, marks, numbers, symbols) and in
+#: cities (letters, marks, decimal digits). ASCII keeps letters and digits only in both.
+_NAME_CATEGORIES: Final = frozenset(
+    {"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Sm", "Sc", "Sk", "So"}
+)
+_CITY_CATEGORIES: Final = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd"})
 
 
 def is_sha256(s: str) -> bool:
@@ -66,21 +77,17 @@ def _fold_key(text: str) -> str:
     return _NOT_AZ.sub("", text)
 
 
-def _nfc_lower(text: str) -> str:
-    # Composed and decomposed forms of "é" hash differently; NFC makes them one value.
-    return unicodedata.normalize("NFC", text).lower()
-
-
-def _keeps_word_char(c: str) -> bool:
-    # Letters and combining marks (Devanagari or Thai vowel signs are marks, and a word without
-    # them is a different word) and decimal digits.
-    cat = unicodedata.category(c)
-    return cat[0] in "LM" or cat == "Nd"
+def _keep(text: str, categories: frozenset[str]) -> str:
+    """The characters of ``text`` (lowercase, clean) that are ASCII letters or digits, or
+    non-ASCII characters of one of the Unicode ``categories``; NFC again if any went (a
+    removal can leave combining marks out of canonical order)."""
+    category = unicodedata.category
+    kept = "".join(c for c in text if (c.isalnum() if c.isascii() else category(c) in categories))
+    return nfc(kept) if len(kept) != len(text) else kept
 
 
 # --------------------------------------------------------------------------------------------
 # em
-
 
 _EMAIL: Final = re.compile(
     # Local part: dot-separated runs of anything but the RFC 5322 specials and whitespace (what
@@ -91,304 +98,70 @@ _EMAIL: Final = re.compile(
     r"@(?:\[[0-9]{1,3}(?:\.[0-9]{1,3}){3}\]"
     r"|(?:[a-z0-9\-\u0080-\U0010ffff]+\.)+(?:[a-z\u0080-\U0010ffff]{2,}|xn--[a-z0-9\-]+))"
 )
-
-
 _ANY_WS: Final = re.compile(r"\s")
 # The everyday ASCII shape: every text it matches also matches _EMAIL (its local-part and
 # label characters are a subset of _EMAIL's, its top-level domain is 2+ letters), and it is
-# about twice as fast. Texts it does not match go to _EMAIL.
-_PLAIN_EMAIL: Final = re.compile(r"[a-z0-9_+\-]+(?:\.[a-z0-9_+\-]+)*@(?:[a-z0-9\-]+\.)+[a-z]{2,}")
+# about twice as fast. Texts it does not match go to _EMAIL. The quantifiers are possessive
+# (no backtracking): a label ends with its dot and the top-level domain has none, so giving
+# characters back never makes a match.
+_PLAIN_EMAIL: Final = re.compile(
+    r"[a-z0-9_+\-]++(?:\.[a-z0-9_+\-]++)*+@(?:[a-z0-9\-]++\.)++[a-z]{2,}+"
+)
 
 
 def _norm_email(text: str) -> str | None:
     text = text.lower()
     if not text.isascii():
+        text = clean_text(text)
         # The pattern's non-ASCII ranges would let Unicode spaces into the domain.
         if _ANY_WS.search(text):
             return None
-        text = unicodedata.normalize("NFC", text)
     if _PLAIN_EMAIL.fullmatch(text) is not None or _EMAIL.fullmatch(text) is not None:
         return text
     return None
 
 
 # --------------------------------------------------------------------------------------------
-# ph
-
-_NON_DIGITS: Final = re.compile(r"[^0-9]+")
-# Only digits and the usual separators: the shape for which the fast paths are proven.
-_PLAIN_PHONE: Final = re.compile(r"\+?[0-9 ().\-/]+")
-# "+" before the first digit means the number carries its country calling code.
-_PLUS_FIRST: Final = re.compile(r"[^0-9]*\+")
-# A trailing extension ("ext. 123", "x12", "#123", ";ext=9"): not part of the E.164 number.
-_EXTENSION: Final = re.compile(
-    r"(?:#|;\s*ext\s*=|(?<![a-z])(?:ext(?:ension)?|x)\.?)\s*:?\s*[0-9]{1,7}\s*$", re.IGNORECASE
-)
-# Regions whose national numbers have the NANP shape handled by the fast path.
-_NANP_REGIONS: Final = frozenset({"US", "CA"})
-_NXX: Final = frozenset("23456789")
-
-_phonenumbers: Any = None
-_cc_prefix_cache: dict[str, re.Pattern[str] | bool | None] = {}
-
-
-def _pn() -> Any:
-    """The ``phonenumbers`` module, imported on first use (the import costs ~60 ms)."""
-    global _phonenumbers
-    if _phonenumbers is None:
-        import phonenumbers
-
-        _phonenumbers = phonenumbers
-    return _phonenumbers
-
-
-def _cc_split(d: str) -> tuple[str, str] | None:
-    """Split E.164 digits into (country code, rest) the way libphonenumber does (1-3 digits,
-    first known code wins); None if no known country code starts ``d``."""
-    table = _pn().COUNTRY_CODE_TO_REGION_CODE
-    for n in (1, 2, 3):
-        if len(d) > n and int(d[:n]) in table:
-            return d[:n], d[n:]
-    return None
-
-
-def _national_prefix_pattern(cc: str) -> re.Pattern[str] | bool | None:
-    """The national-prefix-for-parsing pattern of ``cc``'s main region; None if it has none;
-    False if the region rewrites numbers (a transform rule), which the fast path can't mirror."""
-    cached = _cc_prefix_cache.get(cc)
-    if cached is not None or cc in _cc_prefix_cache:
-        return cached
-    pn = _pn()
-    result: re.Pattern[str] | bool | None
-    # Geographic codes parse with their main region's metadata, the others (800, 870, ...)
-    # with the code's own.
-    region = pn.region_code_for_country_code(int(cc))
-    metadata = pn.PhoneMetadata.metadata_for_region_or_calling_code(int(cc), region)
-    if metadata is None:
-        result = None
-    elif metadata.national_prefix_transform_rule:
-        result = False
-    elif metadata.national_prefix_for_parsing:
-        result = re.compile(metadata.national_prefix_for_parsing)
-    else:
-        result = None
-    _cc_prefix_cache[cc] = result
-    return result
-
-
-def _intl_is_verbatim(d: str) -> bool:
-    """True if parsing "+<d>" cannot change the digits: then the parser's answer is ``d``
-    whether the number is valid (E.164 = country code + untouched rest) or not (fallback ``d``).
-
-    The parser changes digits only by stripping a national (trunk) prefix right after the
-    country code ("+44 (0)20 ..."), applying a transform rule, or keeping a leading zero it
-    would otherwise drop; none of that can happen if the rest doesn't start with "0" and the
-    country's national-prefix pattern does not match it."""
-    if d[0] == "1":  # NANP: the rest must look like NXX-NXX-XXXX, so no trunk "1" either
-        return len(d) == 11 and d[1] in _NXX and d[4] in _NXX
-    split = _cc_split(d)
-    if split is None:
-        return True  # unknown country code: the parser rejects it and the fallback is d
-    cc, rest = split
-    if not rest or rest[0] == "0":
-        return False
-    pattern = _national_prefix_pattern(cc)
-    if pattern is False:
-        return False
-    return pattern is None or (not isinstance(pattern, bool) and pattern.match(rest) is None)
-
-
-def _e164_digits(number: Any) -> str:
-    pn = _pn()
-    return str(pn.format_number(number, pn.PhoneNumberFormat.E164))[1:]
-
-
-def _parse(text: str, region: str | None) -> Any:
-    pn = _pn()
-    try:
-        return pn.parse(text, region)
-    except pn.NumberParseException:
-        return None
-
-
-def _phone_international(text: str, d: str) -> str:
-    """A number written with its country code ("+44 20 ...", "0044 20 ...")."""
-    pn = _pn()
-    for candidate in (text if "+" in text else None, "+" + d):
-        if candidate is None:
-            continue
-        number = _parse(candidate, None)
-        if number is not None and pn.is_valid_number(number):
-            return _e164_digits(number)
-    return d
-
-
-@cache  # one entry per region at most (about 245)
-def _national_spec(
-    region: str,
-) -> tuple[str, re.Pattern[str] | None, re.Pattern[str], frozenset[int], frozenset[int], Any]:
-    """What _national_verbatim needs of ``region``'s metadata (see there). Raises LookupError
-    for a region it can't mirror: one with a national-prefix transform rule, or one that is
-    not the main region of its country code (libphonenumber length-checks its numbers with
-    another region's metadata)."""
-    pn = _pn()
-    metadata = pn.PhoneMetadata.metadata_for_region(region)
-    if metadata is None or metadata.national_prefix_transform_rule:
-        raise LookupError(region)
-    cc = metadata.country_code
-    desc = metadata.general_desc
-    if pn.region_code_for_country_code(cc) != region or desc is None:
-        raise LookupError(region)
-    possible = frozenset(desc.possible_length or ())
-    if not desc.national_number_pattern or not possible or -1 in possible:
-        raise LookupError(region)
-    prefix = metadata.national_prefix_for_parsing
-    return (
-        str(cc),
-        re.compile(prefix) if prefix else None,
-        re.compile(desc.national_number_pattern),
-        possible,
-        frozenset(desc.possible_length_local_only or ()),
-        re.compile(metadata.international_prefix) if metadata.international_prefix else None,
-    )
-
-
-def _national_verbatim(region: str, digits: str) -> str | None:
-    """E.164 digits of a plain national number (digits and separators only) exactly as
-    ``_phone_national`` would find them, without the parser; None where that is not certain.
-
-    Mirrors libphonenumber's parse in a region: the number must not start with an
-    international prefix or the country code; a national prefix at the start is removed
-    unless the number fits the national pattern only with it, or the rest has a length the
-    region rules out (too short, local-only, invalid); the national number must then have a
-    possible length, so that valid or not the answer is country code + national number, and
-    no leading zero (Italian-style numbers keep it, which E.164 formatting handles)."""
-    try:
-        cc, prefix, pattern, possible, local, idd = _national_spec(region)
-    except LookupError:
-        return None
-    if len(digits) < 3 or digits.startswith(cc) or (idd is not None and idd.match(digits)):
-        return None
-    national = digits
-    match = prefix.match(digits) if prefix is not None else None
-    if match is not None:
-        rest = digits[match.end() :]
-        viable = not (pattern.fullmatch(digits) and not pattern.fullmatch(rest))
-        n = len(rest)
-        if viable and n not in local and (n in possible or n > max(possible)):
-            national = rest
-    n = len(national)
-    if not 2 <= n <= 17 or national[0] == "0" or (n not in possible and n not in local):
-        return None
-    return cc + national
-
-
-def _phone_national(text: str, digits: str, region: str) -> str | None:
-    """A number without a country code marker, read in the configured default region."""
-    pn = _pn()
-    number = _parse(text, region)
-    if number is not None and pn.is_valid_number(number):
-        return _e164_digits(number)
-    # A number of the right length for the region counts as national even if its range is
-    # unknown to the metadata (new ranges, fictional 555 numbers): the country code is added.
-    if number is not None and pn.is_possible_number(number):
-        return _e164_digits(number)
-    # Perhaps it already carries a country code, just without "+" ("44 20 7946 0958").
-    d = digits.lstrip("0")
-    if d:
-        number = _parse("+" + d, None)
-        if number is not None and pn.is_valid_number(number):
-            return _e164_digits(number)
-    return d or None
-
-
-# The North American shapes most traffic has: "+1 (650) 555-0123", "650.555.0123",
-# "1-650-555-0123". Area code and exchange start with 2-9 (NANP rules), so no trunk prefix and
-# no leading zero can hide in them.
-_NANP_SHAPE: Final = re.compile(
-    r"(\+?)(?:(1)[ .\-/]*)?(?:\(([2-9][0-9]{2})\)|([2-9][0-9]{2}))[ .\-/]*"
-    r"([2-9][0-9]{2})[ .\-/]*([0-9]{4})"
-)
-
-
-def _norm_phone(region: str | None, text: str) -> str | None:
-    nanp = _NANP_SHAPE.fullmatch(text)
-    if nanp is not None:
-        plus, trunk, area_paren, area, exchange, line = nanp.groups()
-        number = (area_paren or area) + exchange + line
-        if plus:
-            # "+1 NXX NXX XXXX": the parser would answer these digits, valid or not (see
-            # _intl_is_verbatim). "+NXX..." without the 1 is some other country: general path.
-            if trunk:
-                return "1" + number
-        elif region is None:
-            return "1" + number if trunk else number  # reference: digits, no leading zeros
-        elif region in _NANP_REGIONS:
-            # The parser reads 10 digits (after the trunk "1") as a possible national number
-            # and answers "1" + those digits whether or not the range is assigned.
-            return "1" + number
-    return _norm_phone_general(region, text)
-
-
-def _norm_phone_general(region: str | None, text: str) -> str | None:
-    if text[:4].lower() == "tel:":
-        text = text[4:]
-    plain = _PLAIN_PHONE.fullmatch(text.strip(_WS)) is not None
-    if not plain:
-        ext = _EXTENSION.search(text)
-        if ext is not None:
-            text = text[: ext.start()]
-    digits = _NON_DIGITS.sub("", text)
-    if not digits:
-        return None
-    if _PLUS_FIRST.match(text) or digits.startswith("00"):
-        d = digits.lstrip("0")
-        if not d:
-            return None
-        if plain and _intl_is_verbatim(d):
-            return d
-        return _phone_international(text, d)
-    if region is None:
-        # No country code and no default region: digits without leading zeros (reference).
-        return digits.lstrip("0") or None
-    if plain:
-        verbatim = _national_verbatim(region, digits)
-        if verbatim is not None:
-            return verbatim
-    return _phone_national(text, digits, region)
-
-
-# --------------------------------------------------------------------------------------------
-# fn, ln
+# fn, ln (and the legacy SDK keys f5first, f5last, fi)
 
 
 def _norm_name(text: str) -> str | None:
     if text.isascii():
         if text.isalnum():  # the common case: nothing to remove
             return text.lower()
-        out = text.lower().translate(_DELETE_WS_PUNCT)
-    else:
-        # Unicode punctuation goes too ("O’Brien" with a typographic apostrophe, "Mary–Jane"):
-        # the docs say "no punctuation". Letters in any script, digits and symbols stay.
-        out = "".join(
-            c
-            for c in _nfc_lower(text).translate(_DELETE_WS_PUNCT)
-            if unicodedata.category(c)[0] != "P"
-        )
-    return out or None
+        joined = text.replace(" ", "")  # "Jean Luc": spaces only, without the translate map
+        if joined.isalnum():
+            return joined.lower()
+        return text.lower().translate(_DELETE_ASCII_NON_ALNUM) or None
+    # Letters of every script with their marks, digits and symbols stay; punctuation (also
+    # Unicode's: dashes, typographic apostrophes), whitespace and control characters go: the
+    # docs say "no punctuation".
+    return _keep(clean_text(text.lower()), _NAME_CATEGORIES) or None
+
+
+def _prefix_of_name(length: int) -> Callable[[str], str | None]:
+    def norm(text: str) -> str | None:
+        name = _norm_name(text)
+        if name is None:
+            return None
+        return name[:length] if name.isascii() else nfc(name[:length])
+
+    return norm
 
 
 # --------------------------------------------------------------------------------------------
 # ct (and unmapped st)
 
 
-@lru_cache(maxsize=2048)
 def _city(text: str) -> str | None:
     if text.isascii():
-        out = _NOT_AZ09.sub("", text.lower())
+        out = text.replace(" ", "")  # "San Francisco": spaces only, without the translate map
+        out = (out if out.isalnum() else out.translate(_DELETE_ASCII_NON_ALNUM)).lower()
     else:
         # The docs allow UTF-8 in cities ("zürich"); the reference drops every non-ASCII letter.
-        out = "".join(c for c in _nfc_lower(text) if _keeps_word_char(c))
+        # Letters with their combining marks (a Devanagari or Thai word without its vowel signs
+        # is another word) and decimal digits stay.
+        out = _keep(clean_text(text.lower()), _CITY_CATEGORIES)
     # A city starts with a letter (reference): "123" or "9London" are not cities.
     return out if out and out[0].isalpha() else None
 
@@ -397,28 +170,13 @@ def _city(text: str) -> str | None:
 # st, country
 
 
-def _substring_lookup(key: str, table: tuple[tuple[str, str], ...]) -> str | None:
-    """The code of the table name that starts earliest in ``key`` (longest on ties)."""
-    best: str | None = None
-    best_pos = len(key)
-    for name, code in table:  # longest first, so the first hit at a position is the longest
-        pos = key.find(name)
-        if 0 <= pos < best_pos:
-            best, best_pos = code, pos
-            if pos == 0:
-                break
-    return best
-
-
 @lru_cache(maxsize=1024)
 def _state(text: str) -> str | None:
     key = _fold_key(text)
     if len(key) == 2:
         return key
     if key:
-        code = _geo.STATE_NAMES.get(key)
-        if code is None and key not in _geo.STATE_SUBSTRING_EXCLUDED:
-            code = _substring_lookup(key, _geo.STATE_SUBSTRINGS)
+        code = _geo.state_code(key)
         if code is not None:
             return code
     # Not a US state or Canadian province: the documented rule for other regions is
@@ -433,14 +191,9 @@ def _country(text: str) -> str | None:
     if len(key) == 2:
         key = _geo.COUNTRY_TWO_LETTER_ALIASES.get(key, key)
         return key if key in _geo.ISO_ALPHA2 else None
-    if not key:
-        return None
-    code = _geo.COUNTRY_NAMES.get(key)
-    if code is None:
-        code = _substring_lookup(key, _geo.COUNTRY_SUBSTRINGS)
-    # Anything else is not an ISO 3166-1 country: dropped (the reference sends the first two
-    # letters, e.g. "Japão" -> "ja", which is no country at all).
-    return code
+    # Anything that is not an ISO 3166-1 country, whole, is dropped (the reference sends the
+    # first two letters, e.g. "Japão" -> "ja", which is no country at all).
+    return _geo.country_code(key) if key else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -451,17 +204,25 @@ _US_ZIP: Final = re.compile(r"([0-9]{5})(?:[-\s]?[0-9]{4})?(?=-|$)")
 
 
 def _norm_zip(text: str) -> str | None:
-    if text.isascii() and text[:5].isdigit():  # the common US shapes, without the regex
-        if len(text) == 5:
+    if text.isascii():
+        # The common US shapes, without the regex: "94103-1234" and "94103".
+        n = len(text)
+        if n == 10 and text[5] == "-":
+            zip5 = text[:5]
+            if zip5.isdigit() and text[6:].isdigit():
+                return zip5
+        elif n == 5 and text.isdigit():
             return text
-        if len(text) == 10 and text[5] == "-" and text[6:].isdigit():
-            return text[:5]
+    else:
+        text = clean_text(text)
     text = text.lower()
     us = _US_ZIP.match(text)
     if us is not None:
         return us.group(1)
     # Docs: lowercase, no spaces, no dash ("M1 1AE" -> "m11ae", Japan "100-0001" -> "1000001").
     out = text.translate(_DELETE_WS_DASH)
+    if not out.isascii():
+        out = nfc(out)  # a removed dash can bring a combining mark to its base
     if len(out) == 9 and out.isascii() and out.isdigit():
         return out[:5]  # a ZIP+4 written with stray separators ("9410 3-1234")
     return out if len(out) >= 2 else None
@@ -473,123 +234,9 @@ def _norm_zip(text: str) -> str | None:
 
 @lru_cache(maxsize=256)
 def _gender(text: str) -> str | None:
+    if not text.isascii():
+        text = clean_text(text)
     return _geo.GENDER_SYNONYMS.get(text.lower())
-
-
-# --------------------------------------------------------------------------------------------
-# db
-
-_DIGIT_GROUPS: Final = re.compile(r"[0-9]+")
-# The common written shapes ("1997-02-16", "2/16/1997", "16.02.1997"), matched in one step.
-_DATE_SHAPE: Final = re.compile(r"([0-9]{1,4})[-/. ]([0-9]{1,2})[-/. ]([0-9]{1,4})")
-_DAYS_IN_MONTH: Final = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-_TWO_DIGITS: Final = tuple(f"{n:02d}" for n in range(32))
-# The latest year accepted, and when to look at the clock again (the next New Year, UTC).
-# Only a year above the cached one needs the clock, so ordinary dates never read it.
-_this_year: list[int] = [0, 0]
-
-
-def _current_year() -> int:
-    now = time.time()
-    if now >= _this_year[1]:
-        year = time.gmtime(now).tm_year
-        _this_year[0] = year
-        _this_year[1] = calendar.timegm((year + 1, 1, 1, 0, 0, 0))
-    return _this_year[0]
-
-
-def _date(year: int, month: int, day: int) -> str | None:
-    """``YYYYMMDD`` if the date exists and the year is 1900..this year (docs), else None."""
-    if year < 1900 or not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month]:
-        return None
-    if year > _this_year[0] and year > _current_year():
-        return None
-    if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
-        return None
-    return str(year) + _TWO_DIGITS[month] + _TWO_DIGITS[day]
-
-
-def _ymd(n1: int, n2: int, n3: int, dob_order: str) -> str | None:
-    # The year is the first group > 31 among the first two, else the third (reference). A
-    # year-first date is Y-M-D (ISO) unless the month slot holds a day > 12. Otherwise a group
-    # > 12 must be the day; when both are <= 12, dob_order decides.
-    if n1 > 31:
-        return _date(n1, n3, n2) if n2 > 12 else _date(n1, n2, n3)
-    if n2 > 31:
-        return _date(n2, n1, n3) if n3 > 12 else _date(n2, n3, n1)
-    if n1 > 12:
-        return _date(n3, n2, n1)
-    if n2 > 12 or dob_order != "dmy":
-        return _date(n3, n1, n2)
-    return _date(n3, n2, n1)
-
-
-_MONTH_DAYS: Final = {f"{m:02d}": f"{_DAYS_IN_MONTH[m]:02d}" for m in range(1, 13)}
-
-
-def _iso_date(text: str) -> str | None:
-    """``YYYYMMDD`` of an ISO "YYYY-MM-DD" (what databases and JSON emit), checked as strings
-    (zero-padded digits compare like numbers) to skip the int conversions; "" if ``text`` is
-    not in that form with the month in the middle, for the general path to read."""
-    y, m, d = text[:4], text[5:7], text[8:]
-    last = _MONTH_DAYS.get(m)
-    if last is None or not (y.isdigit() and d.isdigit() and y.isascii() and d.isascii()):
-        return ""
-    if not "01" <= d <= last or y < "1900":
-        return None
-    if y > str(_this_year[0]) and y > str(_current_year()):
-        return None
-    if m == "02" and d == "29":
-        year = int(y)
-        if not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
-            return None
-    return y + m + d
-
-
-def _norm_dob(dob_order: str, text: str) -> str | None:
-    if len(text) == 8 and text.isascii() and text.isdigit():
-        # "YYYYMMDD" (or MMDDYYYY / DDMMYYYY): what the general path below does with one
-        # group of 8 digits, without the regexes.
-        return _compact_date(dob_order, text)
-    if len(text) == 10 and text[4] == "-" and text[7] == "-":
-        iso = _iso_date(text)
-        if iso != "":
-            return iso
-    shape = _DATE_SHAPE.fullmatch(text)
-    if shape is not None:
-        return _ymd(int(shape[1]), int(shape[2]), int(shape[3]), dob_order)
-    groups = _DIGIT_GROUPS.findall(text)
-    if len(groups) >= 3:
-        first = groups[:3]
-        # More than 4 significant digits is no day, month or year (and int() of a huge digit
-        # run is refused by Python, so the check also keeps this total).
-        if all(len(g.lstrip("0")) <= 4 for g in first):
-            return _ymd(int(first[0]), int(first[1]), int(first[2]), dob_order)
-        return None
-    if len(groups) == 1 and len(groups[0]) == 8:
-        return _compact_date(dob_order, groups[0])
-    return None
-
-
-def _compact_date(dob_order: str, g: str) -> str | None:
-    """A date written as 8 ASCII digits."""
-    # A valid YYYYMMDD is its own answer: checked as strings like _iso_date does (what _date
-    # checks, without the int conversions).
-    y, m, d = g[:4], g[4:6], g[6:]
-    last = _MONTH_DAYS.get(m)
-    if (
-        last is not None
-        and "01" <= d <= last
-        and y >= "1900"
-        and (y <= str(_this_year[0]) or y <= str(_current_year()))
-        and not (m == "02" and d == "29")
-    ):
-        return g
-    compact = _date(int(g[:4]), int(g[4:6]), int(g[6:]))
-    if compact is not None or dob_order == "ymd":
-        return compact
-    # Not a valid YYYYMMDD: read it as MMDDYYYY / DDMMYYYY.
-    return _ymd(int(g[:2]), int(g[2:4]), int(g[4:]), dob_order)
 
 
 # --------------------------------------------------------------------------------------------
@@ -599,17 +246,112 @@ def _compact_date(dob_order: str, g: str) -> str | None:
 def _norm_external_id(text: str) -> str | None:
     # Meta's reference (and its pixel) lowercase and remove all whitespace, then hash; the
     # same ID must produce the same hash on every channel, so nothing else is touched.
-    if text.isascii() and text.isprintable() and " " not in text:
-        return text.lower()  # printable ASCII without a space has no whitespace to remove
-    return text.translate(_DELETE_WS).lower() or None
+    if text.isascii():
+        if text.isprintable() and " " not in text:
+            return text.lower()  # printable ASCII without a space has no whitespace to remove
+        return text.translate(_DELETE_WS).lower() or None
+    return nfc(clean_text(text).translate(_DELETE_WS).lower()) or None
+
+
+# --------------------------------------------------------------------------------------------
+# ph
+
+
+class PhoneNormalizer(Protocol):
+    """The normalizer of ``ph``: ``country`` is the event's own ``user_data.country`` value
+    (raw, any form, or None), whose country is used before the configured default."""
+
+    def __call__(self, text: str, country: object = None) -> str | None: ...
+
+
+def _country_region(value: object) -> str | None:
+    """The phone-numbering region of a ``user_data.country`` value (raw or hashed, a list
+    gives its first country), or None if it names no country that has one."""
+    if type(value) is str:
+        return _region_of_text(value)
+    if isinstance(value, list | tuple):
+        for item in value:
+            region = _country_region(item)
+            if region is not None:
+                return region
+        return None
+    text = as_text(value)
+    return None if text is None else _region_of_text(text)
+
+
+@lru_cache(maxsize=512)
+def _region_of_text(value: str) -> str | None:
+    text = value.strip(_WS)
+    if not text:
+        return None
+    code = _country_by_digest().get(text.lower()) if len(text) == 64 else _country(text)
+    if code is None:
+        return None
+    region = code.upper()
+    return region if _phone.supported_region(region) else None
+
+
+@lru_cache(maxsize=1)
+def _country_by_digest() -> dict[str, str]:
+    """SHA-256 digest -> ISO code of every country: an event's country may arrive hashed."""
+    from capic.runtime.hashing import sha256_hex
+
+    return {sha256_hex(code): code for code in _geo.ISO_ALPHA2}
+
+
+def _phone_normalizer(region: str | None) -> PhoneNormalizer:
+    decide = _phone.decide
+    extract = _phone.extract
+    separators = _phone.SEPARATORS
+    nanp = _phone.NANP_REGIONS
+    # Raw user_data.country text -> its phone region ("" when it names none): the event's
+    # country is looked up once per distinct spelling.
+    regions: dict[str, str] = {}
+    get_region = regions.get
+
+    def norm_phone(text: str, country: object = None) -> str | None:
+        where = region
+        if country is not None:
+            if type(country) is str:
+                found = get_region(country)
+                if found is None:
+                    if len(regions) >= _REGIONS_LIMIT:
+                        regions.clear()
+                    found = regions[country] = _country_region(country) or ""
+            else:
+                found = _country_region(country) or ""
+            if found:
+                where = found
+        if text.isascii():  # _phone.extract's first step, inline: most numbers stop here
+            raw = text.encode().translate(None, separators)
+            n = len(raw)
+            if raw.isdigit():
+                # "NXX NXX XXXX" in the US or Canada: _phone.decide's first shortcut, inline.
+                if n == 10 and raw[0] > 49 and raw[3] > 49 and where in nanp:
+                    return "1" + raw.decode()
+                return decide(False, raw.decode(), where)
+            if raw[:1] == b"+" and raw[1:].isdigit():
+                # "+1 NXX NXX XXXX" (anywhere): _phone.decide's first shortcut, inline.
+                if n == 12 and raw[1] == 49 and raw[2] > 49 and raw[5] > 49:
+                    return raw[1:].decode()
+                return decide(True, raw[1:].decode(), where)
+        found_number = extract(text)
+        return None if found_number is None else decide(*found_number, where)
+
+    return norm_phone
+
+
+#: How many distinct spellings of countries a phone normalizer remembers.
+_REGIONS_LIMIT: Final = 512
 
 
 # --------------------------------------------------------------------------------------------
 
 Normalizer = Callable[[str], str | None]
 
-# key -> normalizer of a stripped, non-empty text that is not already a digest. Phone and date
-# of birth also depend on the configuration; see bound_normalizers().
+# key -> normalizer of a stripped, non-empty text that is not already a digest. Phone and dates
+# of birth also depend on the configuration; see bound_normalizers(). Every key the schema
+# marks hashed must be here (checked below), and no other.
 _CONTEXT_FREE: Final[dict[str, Normalizer]] = {
     "em": _norm_email,
     "fn": _norm_name,
@@ -620,19 +362,71 @@ _CONTEXT_FREE: Final[dict[str, Normalizer]] = {
     "zp": _norm_zip,
     "country": _country,
     "external_id": _norm_external_id,
+    # Legacy match keys of Meta's Python SDK (deprecated in the schema; the linter says so):
+    # first five letters and first letter of the normalized name, day, month, year of birth.
+    "f5first": _prefix_of_name(5),
+    "f5last": _prefix_of_name(5),
+    "fi": _prefix_of_name(1),
+    "dobd": _dates.norm_day,
+    "dobm": _dates.norm_month,
+    "doby": _dates.norm_year,
 }
+# Normalizers that depend on the configuration: (phone region, dob_order) -> normalizer.
+_CONFIGURED: Final[dict[str, Callable[[str | None, str], Normalizer]]] = {
+    "ph": lambda region, dob_order: _phone_normalizer(region),
+    "db": lambda region, dob_order: _dates.dob_normalizer(dob_order),
+}
+
+#: The ``user_data`` keys that are normalized and SHA-256 hashed (``x-capic-hashed`` in the
+#: schema).
+HASHED_KEYS: Final = catalog.hashed_keys()
+if _CONTEXT_FREE.keys() | _CONFIGURED.keys() != HASHED_KEYS:  # pragma: no cover - a defect
+    raise ImportError(
+        "user_data.schema.json and capic.runtime.normalize disagree on the hashed keys: "
+        f"{sorted(HASHED_KEYS ^ (_CONTEXT_FREE.keys() | _CONFIGURED.keys()))}"
+    )
+
+
+class MemoSize(NamedTuple):
+    """How many digests a :class:`~capic.runtime.hashing.UserDataBuilder` remembers for one
+    key: by raw text (the value as the event had it; 0: none), and by normalized text (for
+    values whose raw forms differ but normalize alike: ZIP+4 codes of one ZIP code)."""
+
+    raw: int
+    normalized: int = 0
+
+
+# Normalizers of values that repeat from event to event (a shop's customers share first and
+# last names, cities, states, countries and genders): their digests are worth remembering.
+_REPEATING: Final[tuple[Normalizer, ...]] = (_norm_name, _gender, _city, _state, _country)
+#: How many raw values -> digests a builder remembers per key, by default.
+MEMO_SIZE: Final = 4096
+# Dates of birth repeat too: a century of customers has about 36,500 of them, most are born
+# within some 70 years, and remembering those is what makes the memo pay. ZIP codes: some
+# 42,000 in the US, written with or without their +4 part.
+_LARGE_MEMO: Final = 32768
+
+
+def memoized() -> dict[str, MemoSize]:
+    """The hashed keys whose digests a :class:`~capic.runtime.hashing.UserDataBuilder`
+    remembers (their values repeat across a shop's customers), with how many of each."""
+    sizes = {key: MemoSize(MEMO_SIZE) for key, fn in _CONTEXT_FREE.items() if fn in _REPEATING}
+    sizes["db"] = MemoSize(_LARGE_MEMO)
+    # ZIP+4 codes rarely repeat as written, the ZIP codes they give do: by value only.
+    sizes["zp"] = MemoSize(0, _LARGE_MEMO)
+    return sizes
 
 
 @lru_cache(maxsize=32)
 def bound_normalizers(region: str | None, dob_order: str) -> dict[str, Normalizer]:
     """Every hashed key's normalizer for one configuration (``region`` from region_code()).
 
-    Each takes a stripped, non-empty text that is not a digest. The dict is shared: read it,
-    don't change it."""
+    Each takes a stripped, non-empty text that is not a digest; the one of ``ph`` also takes
+    the event's country (see :class:`PhoneNormalizer`). The dict is shared: read it, don't
+    change it."""
     table = dict(_CONTEXT_FREE)
-    table["ph"] = partial(_norm_phone, region)
-    table["db"] = partial(_norm_dob, dob_order)
-    assert table.keys() == HASHED_KEYS
+    for key, make in _CONFIGURED.items():
+        table[key] = make(region, dob_order)
     return table
 
 
@@ -671,7 +465,7 @@ def region_code(default_country: str | None) -> str | None:
     code = default_country.strip().upper()
     if code == "UK":
         code = "GB"
-    if code not in _pn().SUPPORTED_REGIONS:
+    if not _phone.supported_region(code):
         raise ValueError(
             f"default_country must be an ISO 3166-1 alpha-2 code, got {default_country!r}"
         )
@@ -679,14 +473,20 @@ def region_code(default_country: str | None) -> str | None:
 
 
 def normalize(
-    key: str, value: object, *, default_country: str | None = None, dob_order: str = "mdy"
+    key: str,
+    value: object,
+    *,
+    default_country: str | None = None,
+    dob_order: str = "mdy",
+    country: object = None,
 ) -> str | None:
     """Normalize one raw value of the hashed ``user_data`` key ``key`` (see ``HASHED_KEYS``).
 
     Returns the normalized text to hash, the lowercased digest if ``value`` already is a
-    SHA-256 hex digest, or None if the value is empty or invalid. Never raises for any value;
-    raises ValueError for an unknown key, ``default_country`` or ``dob_order`` (configuration
-    mistakes, not data).
+    SHA-256 hex digest, or None if the value is empty or invalid. ``country`` is the event's
+    own ``user_data.country`` (raw): a phone number is read in that country when it names one,
+    else in ``default_country``. Never raises for any value; raises ValueError for an unknown
+    key, ``default_country`` or ``dob_order`` (configuration mistakes, not data).
     """
     if key not in HASHED_KEYS:
         raise ValueError(f"{key!r} is not a hashed user_data key")
@@ -701,4 +501,7 @@ def normalize(
         return None
     if len(text) == 64 and _HEX64.fullmatch(text):
         return text.lower()
+    if key == "ph":
+        phone: PhoneNormalizer = normalizer  # type: ignore[assignment]
+        return phone(text, country)
     return normalizer(text)

@@ -29,7 +29,7 @@ from typing import Any, Final
 from capic.meta import catalog
 from capic.runtime.coerce import amount, count, currency, to_bool, to_event_time, to_int, to_string
 from capic.runtime.context import Emitted, EventScope, Rejection
-from capic.runtime.hashing import UserDataBuilder
+from capic.runtime.hashing import UserDataBuilder, clean_identifiers
 from capic.runtime.metapolicy import MetaPolicy
 from capic.runtime.validate import (
     ACTION_SOURCES,
@@ -386,6 +386,7 @@ class Sender:
         send has no user section) goes in the ``user_data`` placeholder, or the placeholder
         goes when it is empty; then validation, and ``out`` gets the event when it is valid."""
         if ud is not None:
+            clean_identifiers(ud)  # fbc, fbp, client_ip_address: trimmed, blank ones left out
             if ud:
                 ev["user_data"] = ud
             else:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from typing import Any, Final
 
+from capic.meta import catalog
 from capic.runtime.coerce import OUT_OF_RANGE
 from capic.runtime.limits import Limits, limits
 from capic.runtime.metapolicy import APPEND_ATTRIBUTION, MetaPolicy, check_meta, default_policy
@@ -49,26 +50,10 @@ MAX_EVENT_AGE: Final = 7 * 24 * 3600
 MAX_FUTURE_SKEW: Final = 60
 MAX_EVENT_NAME: Final = 50
 
-ACTION_SOURCES: Final = frozenset(
-    {
-        "email",
-        "website",
-        "app",
-        "phone_call",
-        "chat",
-        "physical_store",
-        "system_generated",
-        "business_messaging",
-        "other",
-    }
-)
+# Meta's facts come from the JSON Schemas (capic.meta.catalog), like everywhere else in capic.
+ACTION_SOURCES: Final = frozenset(catalog.action_sources())
 #: §3.5: a user_data whose keys are a subset of one of these cannot be matched.
-TOO_BROAD: Final = (
-    frozenset({"ct", "country", "st", "zp", "ge", "client_user_agent"}),
-    frozenset({"db", "client_user_agent"}),
-    frozenset({"fn", "ge"}),
-    frozenset({"ln", "ge"}),
-)
+TOO_BROAD: Final = catalog.too_broad_subsets()
 _BROAD_KEYS: Final = frozenset().union(*TOO_BROAD)
 
 MISSING_EVENT_NAME: Final = "missing event_name"

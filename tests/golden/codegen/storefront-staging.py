@@ -161,15 +161,15 @@ _H_ST = _sender.hasher('st')
 _H_ZP = _sender.hasher('zp')
 _M_COUNTRY = _sender.builder.memo_lookup('country')
 _M_CT = _sender.builder.memo_lookup('ct')
+_M_DB = _sender.builder.memo_lookup('db')
 _M_FN = _sender.builder.memo_lookup('fn')
 _M_GE = _sender.builder.memo_lookup('ge')
 _M_LN = _sender.builder.memo_lookup('ln')
 _M_ST = _sender.builder.memo_lookup('st')
-_N_DB = _sender.builder.normalizer('db')
+_M_ZP = _sender.builder.memo_lookup('zp')
 _N_EM = _sender.builder.normalizer('em')
 _N_EXTERNAL_ID = _sender.builder.normalizer('external_id')
 _N_PH = _sender.builder.normalizer('ph')
-_N_ZP = _sender.builder.normalizer('zp')
 _C_CUSTOM_DATA_CURRENCY, _T_CUSTOM_DATA_CURRENCY = _section_conversion('custom_data', 'currency')
 _C_CUSTOM_DATA_NUM_ITEMS, _T_CUSTOM_DATA_NUM_ITEMS = _section_conversion('custom_data', 'num_items')
 _C_CUSTOM_DATA_PREDICTED_LTV, _T_CUSTOM_DATA_PREDICTED_LTV = _section_conversion('custom_data', 'predicted_ltv')
@@ -862,12 +862,12 @@ def _rule_4_metaconversion_completeregistration(s, out):
         else:
             _H_EM(ud, x, inv)
         if type(x := e_phone) is str and (t := x.strip(_WS)) and len(t) != 64:
-            if (n := _N_PH(t)) is not None:
+            if (n := _N_PH(t, e_country)) is not None:
                 ud['ph'] = _sha(n.encode()).hexdigest()
             else:
                 inv['ph'] += 1
         else:
-            _H_PH(ud, x, inv)
+            _H_PH(ud, x, inv, e_country)
         if type(x := o_event_data_customer.get('firstName')) is str and (d := _M_FN(x)):
             ud['fn'] = d
         else:
@@ -876,11 +876,8 @@ def _rule_4_metaconversion_completeregistration(s, out):
             ud['ln'] = d
         else:
             _H_LN(ud, x, inv)
-        if type(x := o_event_data_customer.get('birthDate')) is str and (t := x.strip(_WS)) and len(t) != 64:
-            if (n := _N_DB(t)) is not None:
-                ud['db'] = _sha(n.encode()).hexdigest()
-            else:
-                inv['db'] += 1
+        if type(x := o_event_data_customer.get('birthDate')) is str and (d := _M_DB(x)):
+            ud['db'] = d
         else:
             _H_DB(ud, x, inv)
         if type(x := o_event_data_customer.get('gender')) is str and (d := _M_GE(x)):
@@ -895,11 +892,8 @@ def _rule_4_metaconversion_completeregistration(s, out):
             ud['st'] = d
         else:
             _H_ST(ud, x, inv)
-        if type(x := o_event_data_customer.get('postalCode')) is str and (t := x.strip(_WS)) and len(t) != 64:
-            if (n := _N_ZP(t)) is not None:
-                ud['zp'] = _sha(n.encode()).hexdigest()
-            else:
-                inv['zp'] += 1
+        if type(x := o_event_data_customer.get('postalCode')) is str and (d := _M_ZP(x)):
+            ud['zp'] = d
         else:
             _H_ZP(ud, x, inv)
         if type(x := e_country) is str and (d := _M_COUNTRY(x)):
@@ -1146,12 +1140,12 @@ def _rule_6_metaconversion_purchase(s, out):
         else:
             _H_EM(ud, x, inv)
         if type(x := e_phone) is str and (t := x.strip(_WS)) and len(t) != 64:
-            if (n := _N_PH(t)) is not None:
+            if (n := _N_PH(t, e_country)) is not None:
                 ud['ph'] = _sha(n.encode()).hexdigest()
             else:
                 inv['ph'] += 1
         else:
-            _H_PH(ud, x, inv)
+            _H_PH(ud, x, inv, e_country)
         if type(x := o_event_data_customer.get('firstName')) is str and (d := _M_FN(x)):
             ud['fn'] = d
         else:
@@ -1160,11 +1154,8 @@ def _rule_6_metaconversion_purchase(s, out):
             ud['ln'] = d
         else:
             _H_LN(ud, x, inv)
-        if type(x := o_event_data_customer.get('birthDate')) is str and (t := x.strip(_WS)) and len(t) != 64:
-            if (n := _N_DB(t)) is not None:
-                ud['db'] = _sha(n.encode()).hexdigest()
-            else:
-                inv['db'] += 1
+        if type(x := o_event_data_customer.get('birthDate')) is str and (d := _M_DB(x)):
+            ud['db'] = d
         else:
             _H_DB(ud, x, inv)
         if type(x := o_event_data_customer.get('gender')) is str and (d := _M_GE(x)):
@@ -1179,11 +1170,8 @@ def _rule_6_metaconversion_purchase(s, out):
             ud['st'] = d
         else:
             _H_ST(ud, x, inv)
-        if type(x := o_event_data_customer.get('postalCode')) is str and (t := x.strip(_WS)) and len(t) != 64:
-            if (n := _N_ZP(t)) is not None:
-                ud['zp'] = _sha(n.encode()).hexdigest()
-            else:
-                inv['zp'] += 1
+        if type(x := o_event_data_customer.get('postalCode')) is str and (d := _M_ZP(x)):
+            ud['zp'] = d
         else:
             _H_ZP(ud, x, inv)
         if type(x := e_country) is str and (d := _M_COUNTRY(x)):

@@ -298,3 +298,32 @@ def test_serve_requires_signatures_like_run(signed: Path, tmp_path: Path) -> Non
         )
         assert done.returncode == 2, done.stdout + done.stderr
         assert "signature.json: missing: a signature is required" in done.stderr
+
+
+def test_serve_refuses_a_bundle_resigned_with_another_key(
+    signed: Path, keys: dict[str, Path], tmp_path: Path
+) -> None:
+    """`capic serve --bundle --key` loads through the same options and path as `capic run`:
+    attacker code re-signed with another key never runs and the service does not start."""
+    marker = tmp_path / "marker"
+    files = members(signed)
+    _evil(files, marker)
+    _fix_manifest(files)
+    files["signature.json"] = sign_manifest(
+        files["manifest.json"], load_private_key(keys["attacker"])
+    )
+    evil = _pack(files, tmp_path / "resigned.tar.gz")
+    args = ["serve", "--bundle", str(evil), "--key", str(keys["public"])]
+    args += ["--port", "0", "--admin-port", "0", "--outbox", str(tmp_path / "outbox.sqlite")]
+    done = subprocess.run(
+        [sys.executable, "-c", "from capic.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "signature.json: signed with key" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not marker.exists()

@@ -40,6 +40,7 @@ __all__ = [
     "REQUIRE_SIGNED_ENV",
     "TODAY_ENV",
     "BundleTrust",
+    "bundle_key_path",
     "bundle_trust",
     "bundle_trust_options",
     "today_option",
@@ -102,6 +103,13 @@ def bundle_trust_options(f: F) -> F:
         help=f"Ed25519 public key (PEM) bundles must be signed with (also ${BUNDLE_KEY_ENV}).",
     )(f)
     return f
+
+
+def bundle_key_path(ctx: click.Context | None = None) -> str | None:
+    """The ``--key`` given to the running command, not yet read (to check option combinations
+    before a key file is opened)."""
+    path = (ctx or click.get_current_context()).meta.get(_KEY)
+    return str(path) if path else None
 
 
 def bundle_trust(ctx: click.Context | None = None) -> BundleTrust:

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import click
 
+from capic.cli.options import bundle_key_path, bundle_trust, bundle_trust_options
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 _EXTRA_HINT = "capic serve needs the serve extra: pip install 'capic[serve]'"
@@ -38,18 +40,7 @@ def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
     type=click.Path(dir_okay=False),
     help="Serve a verified bundle (production).",
 )
-@_opt(
-    "--key",
-    env="BUNDLE_KEY",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Ed25519 public key (PEM): the bundle must be signed with it.",
-)
-@_opt(
-    "--require-signature",
-    env="REQUIRE_SIGNED_BUNDLES",
-    is_flag=True,
-    help="Refuse any bundle whose signature --key does not check (as capic run --bundle).",
-)
+@bundle_trust_options
 @_opt("--env", "env_name", env="ENV", help="Environment (a bundle's must match).")
 @_opt("--host", env="HOST", default="127.0.0.1", show_default=True, help="Public address.")
 @_opt(
@@ -252,8 +243,6 @@ def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
 def command(
     project: str | None,
     bundle_path: str | None,
-    key: str | None,
-    require_signature: bool,
     env_name: str | None,
     host: str,
     port: int,
@@ -296,14 +285,13 @@ def command(
     """
     import re
 
-    if key is not None and bundle_path is None:
+    if bundle_key_path() is not None and bundle_path is None:
         _fail("--key verifies a bundle's signature: use it with --bundle")
     if (project is None) == (bundle_path is None):
         _fail("give either PROJECT (development) or --bundle FILE (production)")
     if endpoint is not None and not re.match(r"https?://[^/\s]+", endpoint):
         _fail(f"--endpoint must be an http(s) URL, got {endpoint!r}")
     try:
-        from capic.bundle.load import BundleSlot
         from capic.serve.config import Limits, ServeConfig
         from capic.serve.context import TrustedProxies
         from capic.serve.rules import BundleSource, ProjectSource
@@ -360,14 +348,10 @@ def command(
             _fail(str(exc))
     elif queue_strict:
         _fail("--queue-strict checks the Redis queue: use it with --queue")
+    trust = bundle_trust()  # --key / --require-signature, as capic run --bundle and verify
     setup_logging(log_level)
     source = (
-        BundleSource(
-            bundle_path,
-            env_name=env_name,
-            key=key,
-            slot=BundleSlot(key=key, require_signature=require_signature or key is not None),
-        )
+        BundleSource(bundle_path, env_name=env_name, slot=trust.slot())
         if bundle_path is not None
         else ProjectSource(project or ".", env_name=env_name)
     )

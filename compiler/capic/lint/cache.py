@@ -24,9 +24,9 @@ import orjson
 from capic import __version__
 from capic.diagnostics import Diagnostic, Fix, Related, Severity, Span
 from capic.model import ir
+from capic.model.discovery import CACHE_DIR  # one home: the project's cache folder
 from capic.resources import data_dir
 
-CACHE_DIR = ".capic_cache"
 FILE_NAME = "lint-v3.json"
 
 EnvDiagnostics = list[tuple[str | None, Diagnostic]]

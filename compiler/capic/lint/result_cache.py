@@ -23,12 +23,12 @@ import orjson
 
 from capic import __version__
 from capic.diagnostics import Diagnostic, Fix, Related, Severity, Span
+from capic.model.discovery import CACHE_DIR  # one home: the project's cache folder
 
 if TYPE_CHECKING:
     from capic.lint.engine import CheckResult
     from capic.model.project import ProjectSpec
 
-CACHE_DIR = ".capic_cache"
 RESULTS = "results"
 #: Entries kept per project (one per combination of files asked for and options).
 KEEP = 16

@@ -14,7 +14,18 @@ from pathlib import Path
 from capic.codes import code
 from capic.diagnostics import Diagnostic
 
-__all__ = ["CONFIG_NAME", "STDIN_NAME", "Overlay", "ProjectSpec", "discover", "find_project_root"]
+#: The cache folder under a project root (parse, lint and result caches), for every cache.
+CACHE_DIR = ".capic_cache"
+
+__all__ = [
+    "CACHE_DIR",
+    "CONFIG_NAME",
+    "STDIN_NAME",
+    "Overlay",
+    "ProjectSpec",
+    "discover",
+    "find_project_root",
+]
 
 CONFIG_NAME = "capic.toml"
 

@@ -18,7 +18,7 @@ import orjson
 from capic import __version__
 from capic.codes import code
 from capic.diagnostics import Diagnostic, Span
-from capic.model.discovery import Overlay
+from capic.model.discovery import CACHE_DIR, Overlay
 from capic.resources import grammar_text
 from capic.syntax.redact import redact
 
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CACHE_DIR", "PARALLEL_THRESHOLD", "ParseCache", "parse_files"]
 
-CACHE_DIR = ".capic_cache"
 #: Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 48
 

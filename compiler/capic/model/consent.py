@@ -3,21 +3,14 @@ otherwise = "drop" }``) and the exemptions of sends (``consent { exempt = "reaso
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from capic.diagnostics import Span
 from capic.model import ir
+from capic.model.suggest import did_you_mean
 from capic.syntax import ast
 
-__all__ = ["ConsentResolver", "consent_keys", "did_you_mean"]
-
-
-def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
-    from capic.model.resolve import suggest
-
-    s = suggest(name, candidates)
-    return f"did you mean `{s}`?" if s else None
+__all__ = ["ConsentResolver", "consent_keys"]
 
 
 def consent_keys() -> dict[str, str]:

@@ -15,10 +15,11 @@ from collections.abc import Mapping
 
 from capic.diagnostics import Span
 from capic.model import ir
-from capic.model.consent import ConsentResolver, did_you_mean
+from capic.model.consent import ConsentResolver
+from capic.model.suggest import did_you_mean
 from capic.syntax import ast
 
-__all__ = ["EXTINFO_FIELDS", "KINDS", "SEND_SECTIONS", "PayloadResolver", "did_you_mean"]
+__all__ = ["EXTINFO_FIELDS", "KINDS", "SEND_SECTIONS", "PayloadResolver"]
 
 #: Source section name -> (Conversions API key, allowed nested sections).
 SEND_SECTIONS: dict[str, tuple[str, str]] = {

@@ -12,8 +12,7 @@ consent (``consent``).
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from capic import limits
@@ -22,24 +21,13 @@ from capic.diagnostics import Diagnostic, Span
 from capic.meta import catalog
 from capic.model import ir
 from capic.model.evaluate import Evaluator
-from capic.model.payload import EXTINFO_FIELDS, KINDS, SEND_SECTIONS, did_you_mean
+from capic.model.payload import EXTINFO_FIELDS, KINDS, SEND_SECTIONS
 from capic.model.resolve_settings import ENVIRONMENT_FIELDS, PIXEL_FIELDS, SettingsResolver
 from capic.model.resolve_tests import TEST_FIELDS, TestResolver
 from capic.model.serve import resolve_serve
 from capic.model.stdlib import ROOTS
+from capic.model.suggest import did_you_mean, suggest
 from capic.syntax import ast
-
-
-def suggest(name: str, candidates: Iterable[str]) -> str | None:
-    pool = list(candidates)
-    if not pool or len(name) > 2 * max(map(len, pool)) + 8:
-        return None  # no near miss, and difflib's cost grows with the product of the lengths
-    lowered = {c.lower(): c for c in pool}
-    if name.lower() in lowered and lowered[name.lower()] != name:
-        return lowered[name.lower()]
-    match = difflib.get_close_matches(name, pool, n=1, cutoff=0.7)
-    return match[0] if match else None
-
 
 __all__ = [
     "ENVIRONMENT_FIELDS",

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 
 from capic.model import ir
-from capic.model.payload import PayloadResolver, did_you_mean
+from capic.model.payload import PayloadResolver
 from capic.model.resolve_types import TypeChecks
 from capic.model.stdlib import FUNCTIONS, ROOTS, TEST_MATCHERS
+from capic.model.suggest import did_you_mean
 from capic.model.types import infer_type
 from capic.runtime.stdlib import compile_regex
 from capic.syntax import ast

@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterable, Mapping
 
 from capic.model import ir
-from capic.model.payload import did_you_mean
 from capic.model.resolve_expr import ExprResolver
 from capic.model.serve import resolve_serve
+from capic.model.suggest import did_you_mean
 from capic.syntax import ast
 
 __all__ = ["ENVIRONMENT_FIELDS", "PIXEL_FIELDS", "SettingsResolver"]

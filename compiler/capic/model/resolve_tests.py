@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from capic.model import ir
-from capic.model.payload import did_you_mean
 from capic.model.resolve_expr import ExprResolver
+from capic.model.suggest import did_you_mean
 from capic.syntax import ast
 
 __all__ = ["TEST_FIELDS", "TestResolver"]

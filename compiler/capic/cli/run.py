@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from capic.cli.options import bundle_trust, bundle_trust_options
+from capic.cli.options import bundle_trust, bundle_trust_options, endpoint_problem
 from capic.cli.run_console import Console, Signals
 from capic.runtime.tuning import tune_allocator
 
@@ -326,8 +326,8 @@ def _run(
 
     if (project is None) == (bundle_path is None):
         _fail("give either PROJECT or --bundle BUNDLE")
-    if endpoint is not None and not re.match(r"https?://[^/\s]+", endpoint):
-        _fail(f"--endpoint must be an http(s) URL, got {endpoint!r}")
+    if (problem := endpoint_problem(endpoint)) is not None:
+        _fail(problem)
     secrets: dict[str, dict[str, SecretRef]] = {}
     config_secrets: str | None = None
     environment: str | None

@@ -19,10 +19,16 @@ deployment that sets it can never run an unsigned bundle by accident (a missing 
 refuses everything, loudly). The options do not add parameters to the command function: their
 values wait in the click context until :func:`bundle_trust` reads them, so a verb that only
 sometimes loads a bundle never reads a key file it does not need.
+
+The long-running verbs (``capic serve``, ``capic worker``) declare every option with
+:func:`env_option` (a ``CAPIC_*`` variable shown by ``--help``), share ``--endpoint``
+(:func:`endpoint_option`, checked by :func:`endpoint_problem`), and say which extra to install
+with :func:`missing_extra` when an optional dependency is absent.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +49,10 @@ __all__ = [
     "bundle_key_path",
     "bundle_trust",
     "bundle_trust_options",
+    "endpoint_option",
+    "endpoint_problem",
+    "env_option",
+    "missing_extra",
     "today_option",
 ]
 
@@ -154,3 +164,31 @@ def today_option(f: F) -> F:
         help="The day Graph API version dates are compared with (default: $SOURCE_DATE_EPOCH, "
         f"then the clock; also ${TODAY_ENV}).",
     )(f)
+
+
+def env_option(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
+    """An option that the environment variable ``CAPIC_<env>`` also sets."""
+    return click.option(*names, envvar=f"CAPIC_{env}", show_envvar=True, **kwargs)
+
+
+def endpoint_option(f: F) -> F:
+    """Add ``--endpoint`` (also ``$CAPIC_ENDPOINT``): the Graph API base URL."""
+    return env_option(
+        "--endpoint",
+        env="ENDPOINT",
+        default=None,
+        help="Graph API base URL (default https://graph.facebook.com; e.g. the emulator's).",
+    )(f)
+
+
+def endpoint_problem(endpoint: str | None) -> str | None:
+    """Why ``--endpoint`` cannot be used, or None (checked by the verb, not by click, so the
+    message keeps the verb's one-line ``capic VERB: ...`` form and exit status 2)."""
+    if endpoint is not None and not re.match(r"https?://[^/\s]+", endpoint):
+        return f"--endpoint must be an http(s) URL, got {endpoint!r}"
+    return None
+
+
+def missing_extra(verb: str, extra: str, exc: ImportError) -> str:
+    """The message for a verb whose optional dependencies (``capic[extra]``) are absent."""
+    return f"capic {verb} needs the {extra} extra: pip install 'capic[{extra}]' ({exc.name} is missing)"

@@ -4,12 +4,13 @@ and only when run."""
 
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import click
+
+from capic.cli.options import endpoint_problem
 
 if TYPE_CHECKING:
     from capic.codegen.environment import ResolvedEnvironment
@@ -128,8 +129,8 @@ def command(
 
     if (project is None) == (bundle_path is None):
         _fail("give either PROJECT or --bundle BUNDLE")
-    if not re.match(r"https?://[^/\s]+", endpoint):
-        _fail(f"--endpoint must be an http(s) URL, got {endpoint!r}")
+    if (problem := endpoint_problem(endpoint)) is not None:
+        _fail(problem)
     with tempfile.TemporaryDirectory(prefix="capic-quality-") as tmp:
         if bundle_path is not None:
             loaded, env = _from_bundle(bundle_path, env_name, Path(tmp))

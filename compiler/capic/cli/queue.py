@@ -9,6 +9,8 @@ from typing import Any, NoReturn
 import click
 import orjson
 
+from capic.cli.options import missing_extra
+
 _FORMAT = click.option(
     "--output-format",
     type=click.Choice(["text", "json"]),
@@ -22,7 +24,6 @@ _ONLY = click.option(
     multiple=True,
     help="Only this queue: PROJECT:ENV, or PROJECT for all its environments (repeat).",
 )
-_EXTRA_HINT = "capic queue needs the queue extra: pip install 'capic[queue]'"
 
 
 def _fail(message: str) -> NoReturn:
@@ -51,7 +52,7 @@ def _with_queue(url: str, only: tuple[str, ...], work: Callable[[Any, Any, str],
         from capic.queue.ops import namespaces
         from capic.runtime.delivery.queue import QueueError
     except ImportError as exc:
-        _fail(f"{_EXTRA_HINT} ({exc.name} is missing)")
+        _fail(missing_extra("queue", "queue", exc))
     try:
         parsed = QueueURL.parse(url)
         client = connect(parsed)

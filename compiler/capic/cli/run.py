@@ -1,114 +1,37 @@
 """``capic run``: process an event stream with a project's rules (or a bundle) and deliver.
 
-The command gets a rule module (compiling PROJECT in memory, or loading a verified bundle) and
-hands it to :func:`capic.runtime.runner.run`, which owns the pipeline (outbox, group commit,
-checkpoints, the delivery engine). Everything but the dry-run requests goes to stderr:
-warnings, rejected events, a progress line (on a terminal only) and the final summary.
+The command gets a rule module (compiling PROJECT in memory, or loading a verified bundle:
+:mod:`capic.cli.run_setup`) and hands it to :func:`capic.runtime.runner.run`, which owns the
+pipeline (outbox, group commit, checkpoints, the delivery engine). Everything but the dry-run
+requests goes to stderr: warnings, rejected events, a progress line (on a terminal only) and
+the final summary.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sys
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import click
 
-from capic.cli.options import bundle_trust, bundle_trust_options
+from capic.cli.options import bundle_trust_options, endpoint_problem
 from capic.cli.run_console import Console, Signals
+from capic.cli.run_setup import (
+    OUTBOX_DIR,
+    RunUsage,
+    compile_project,
+    default_outbox,
+    load_bundle,
+)
+from capic.cli.run_setup import fail as _fail
 from capic.runtime.tuning import tune_allocator
 
 if TYPE_CHECKING:
     from capic.runtime.runner import RunSummary
     from capic.runtime.secrets import SecretRef
-
-OUTBOX_DIR = ".capic_outbox"
-
-
-class _Usage(Exception):
-    """A usage or configuration problem: one line, exit status 2."""
-
-
-def _fail(message: str) -> NoReturn:
-    raise _Usage(message)
-
-
-# ----------------------------------------------------------------------------- set-up
-
-
-def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "capic"
-
-
-def default_outbox(root: Path, project: str, environment: str | None) -> Path:
-    """``<root>/.capic_outbox/<project>-<environment>.sqlite``."""
-    return (
-        root / OUTBOX_DIR / f"{_safe_name(project)}-{_safe_name(environment or 'default')}.sqlite"
-    )
-
-
-def _compile_project(
-    path: str, env_name: str | None
-) -> tuple[ModuleType, Path, str, str | None, dict[str, dict[str, SecretRef]], str | None]:
-    """(module, root, project name, environment, inline secrets by pixel, secrets_dir)."""
-    from capic.api import load_project
-    from capic.codegen import CodegenError, generate, resolve_environment
-    from capic.diagnostics import Severity
-    from capic.runtime.loader import load_module
-
-    try:
-        result = load_project(path, use_cache=False)
-    except ValueError as exc:
-        _fail(str(exc))
-    errors = [d for d in result.diagnostics if d.severity >= Severity.ERROR]
-    for d in errors:
-        where = (
-            f"{result.display_path(d.span.file)}:{d.span.line}:{d.span.column}: " if d.span else ""
-        )
-        click.echo(f"{where}{d.code} {d.message}", err=True)
-    if result.project is None or errors:
-        _fail(f"the project has {len(errors)} error(s); fix them first (capic check)")
-    project = result.project
-    try:
-        source = generate(project, env_name)
-        resolved = resolve_environment(project, env_name)
-    except (CodegenError, ValueError) as exc:
-        _fail(str(exc))
-    module = load_module(source, name=f"capic_run_{_safe_name(project.name)}")
-    # Literal secrets are never written into compiled modules: hand them over in memory.
-    tokens: dict[str, dict[str, SecretRef]] = {}
-    for name, pixel in resolved.pixels.items():
-        for key, ref in (("token", pixel.token), ("app_secret", pixel.app_secret)):
-            if ref is not None and ref.kind == "literal":
-                tokens.setdefault(name, {})[key] = ref
-    return (
-        module,
-        Path(project.root),
-        project.name,
-        resolved.name,
-        tokens,
-        project.config.secrets_dir,
-    )
-
-
-def _load_bundle(path: str, env_name: str | None) -> tuple[ModuleType, str, str]:
-    from capic.bundle import load as bundle_load
-
-    try:
-        bundle = bundle_trust().load(path)  # --key / --require-signature (cli.options)
-    except bundle_load.BundleError as exc:
-        _fail(f"{path}: {exc.describe()}")
-    environment = bundle.manifest.environment
-    if env_name is not None and env_name != environment:
-        _fail(f"{path} was built for environment {environment!r}, not {env_name!r}")
-    return bundle.module, bundle.manifest.project, environment
-
-
-# ----------------------------------------------------------------------------- the command
 
 
 @click.command(name="run")
@@ -285,7 +208,7 @@ def command(
             bundle_path=bundle_path,
             queue=(queue_url, partitions, queue_strict),
         )
-    except _Usage as exc:
+    except RunUsage as exc:
         click.echo(f"capic run: {exc}", err=True)
         code = 2
     sys.exit(code)
@@ -326,17 +249,17 @@ def _run(
 
     if (project is None) == (bundle_path is None):
         _fail("give either PROJECT or --bundle BUNDLE")
-    if endpoint is not None and not re.match(r"https?://[^/\s]+", endpoint):
-        _fail(f"--endpoint must be an http(s) URL, got {endpoint!r}")
+    if (problem := endpoint_problem(endpoint)) is not None:
+        _fail(problem)
     secrets: dict[str, dict[str, SecretRef]] = {}
     config_secrets: str | None = None
     environment: str | None
     if bundle_path is not None:
-        module, project_name, environment = _load_bundle(bundle_path, env_name)
+        module, project_name, environment = load_bundle(bundle_path, env_name)
         root = Path.cwd()
     else:
         assert project is not None
-        module, root, project_name, environment, secrets, config_secrets = _compile_project(
+        module, root, project_name, environment, secrets, config_secrets = compile_project(
             project, env_name
         )
     secrets_path = (

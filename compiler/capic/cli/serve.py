@@ -8,27 +8,24 @@ uvicorn (the ``capic[serve]`` extra) are imported when the service starts.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from capic.cli.options import bundle_key_path, bundle_trust, bundle_trust_options
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-_EXTRA_HINT = "capic serve needs the serve extra: pip install 'capic[serve]'"
+from capic.cli.options import (
+    bundle_key_path,
+    bundle_trust,
+    bundle_trust_options,
+    endpoint_option,
+    endpoint_problem,
+    missing_extra,
+)
+from capic.cli.options import env_option as _opt
 
 
 def _fail(message: str) -> None:
     click.echo(f"capic serve: {message}", err=True)
     sys.exit(2)
-
-
-def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
-    """An option that the environment variable ``CAPIC_<env>`` also sets."""
-    return click.option(*names, envvar=f"CAPIC_{env}", show_envvar=True, **kwargs)
 
 
 @click.command(name="serve")
@@ -66,12 +63,7 @@ def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
     show_default=True,
     help="Admin port.",
 )
-@_opt(
-    "--endpoint",
-    env="ENDPOINT",
-    default=None,
-    help="Graph API base URL (default https://graph.facebook.com; e.g. the emulator's).",
-)
+@endpoint_option
 @_opt(
     "--outbox",
     "outbox_path",
@@ -283,21 +275,19 @@ def command(
     Exit status: 0 after a signal stopped it; 2 when it cannot start (usage, configuration,
     a bundle that does not verify, an outbox another process holds, a port in use).
     """
-    import re
-
     if bundle_key_path() is not None and bundle_path is None:
         _fail("--key verifies a bundle's signature: use it with --bundle")
     if (project is None) == (bundle_path is None):
         _fail("give either PROJECT (development) or --bundle FILE (production)")
-    if endpoint is not None and not re.match(r"https?://[^/\s]+", endpoint):
-        _fail(f"--endpoint must be an http(s) URL, got {endpoint!r}")
+    if (problem := endpoint_problem(endpoint)) is not None:
+        _fail(problem)
     try:
         from capic.serve.config import Limits, ServeConfig
         from capic.serve.context import TrustedProxies
         from capic.serve.rules import BundleSource, ProjectSource
         from capic.serve.service import ServiceError, run, setup_logging
     except ImportError as exc:
-        _fail(f"{_EXTRA_HINT} ({exc.name} is missing)")
+        _fail(missing_extra("serve", "serve", exc))
     try:
         trusted = TrustedProxies.parse(trusted_proxies)
     except ValueError as exc:

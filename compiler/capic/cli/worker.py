@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import socket
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import NoReturn
 
 import click
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-_EXTRA_HINT = "capic worker needs the queue extra: pip install 'capic[queue]'"
+from capic.cli.options import endpoint_option, endpoint_problem, missing_extra
+from capic.cli.options import env_option as _opt
 
 
 def _fail(message: str) -> NoReturn:
     click.echo(f"capic worker: {message}", err=True)
     sys.exit(2)
-
-
-def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
-    return click.option(*names, envvar=f"CAPIC_{env}", show_envvar=True, **kwargs)
 
 
 def _log(message: str) -> None:
@@ -42,12 +36,7 @@ def _log(message: str) -> None:
     default=None,
     help="This worker's name in the group, stable across restarts (default: the host name).",
 )
-@_opt(
-    "--endpoint",
-    env="ENDPOINT",
-    default=None,
-    help="Graph API base URL (default https://graph.facebook.com; e.g. the emulator's).",
-)
+@endpoint_option
 @_opt(
     "--only",
     env="WORKER_ONLY",
@@ -153,15 +142,15 @@ def command(
     """
     import re
 
-    if endpoint is not None and not re.match(r"https?://[^/\s]+", endpoint):
-        _fail(f"--endpoint must be an http(s) URL, got {endpoint!r}")
+    if (problem := endpoint_problem(endpoint)) is not None:
+        _fail(problem)
     for name in only:
         if not re.fullmatch(r"[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?", name):
             _fail(f"--only takes PROJECT or PROJECT:ENV, got {name!r}")
     try:
         from capic.queue.worker import WorkerConfig, WorkerError, run
     except ImportError as exc:
-        _fail(f"{_EXTRA_HINT} ({exc.name} is missing)")
+        _fail(missing_extra("worker", "queue", exc))
     config = WorkerConfig(
         queue=queue_url,
         group=group,
@@ -185,7 +174,7 @@ def command(
         import prometheus_client  # noqa: F401
         import redis  # noqa: F401 - the extra is there
     except ImportError as exc:
-        _fail(f"{_EXTRA_HINT} ({exc.name} is missing)")
+        _fail(missing_extra("worker", "queue", exc))
     try:
         code = run(config, _log)
     except WorkerError as exc:

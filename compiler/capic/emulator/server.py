@@ -8,145 +8,41 @@ Query API (for tests and demos): ``GET /_emulator/events`` (accepted events, JSO
 from __future__ import annotations
 
 import contextlib
-import random
 import re
 import socket
 import threading
 import time
-from collections import Counter, deque
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import IO, Any
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
 from capic.emulator.faults import Fault, FaultConfig, FaultPicker
-from capic.emulator.meta_events import MetaEventRules, OriginalIndex
-from capic.emulator.quality import QualityBook
-from capic.emulator.validation import GraphError, check_appsecret_proof, validate_events
+from capic.emulator.meta_events import MetaEventRules
+from capic.emulator.request import (
+    check_events_request,
+    check_token,
+    query_params,
+    request_params,
+)
+from capic.emulator.state import EmulatorState
+from capic.emulator.validation import GraphError
 from capic.emulator.versions import VersionSignals
 
 __all__ = ["EmulatorHandle", "start"]
 
 _EVENTS_PATH = re.compile(r"/(v\d+\.\d+)/([^/]+)/events/?")
 _QUALITY_PATH = re.compile(r"/(v\d+\.\d+)/dataset_quality/?")
-_TRACE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
-
-
-class _State:
-    """Everything the request threads share, behind one lock."""
-
-    def __init__(
-        self,
-        *,
-        token: str | None,
-        faults: FaultConfig,
-        seed: int,
-        record: Path | None,
-        now: Callable[[], float],
-        keep: int | None,
-        latency: float,
-        app_secret: str | None = None,
-        rules: MetaEventRules | None = None,
-        versions: VersionSignals | None = None,
-        quality_fixture: dict[str, Any] | None = None,
-    ) -> None:
-        self.token = token
-        self.rules = rules or MetaEventRules()
-        self.versions = versions or VersionSignals()
-        self.quality = QualityBook(quality_fixture)
-        self.originals = OriginalIndex()
-        self.app_secret = app_secret
-        self.latency = latency
-        self.now = now
-        self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        self.picker = FaultPicker(faults, seed)
-        self._trace_rng = random.Random(seed ^ 0x5EED)
-        self.events: deque[tuple[str, str, str | None, bytes]] = deque(maxlen=keep)
-        self.record: IO[bytes] | None = record.open("ab") if record is not None else None
-        self.requests = 0
-        self.accepted_requests = 0
-        self.events_received = 0
-        self.errors: Counter[str] = Counter()
-        self.faults: Counter[str] = Counter()
-
-    def trace_id(self) -> str:
-        with self.lock:
-            return "A" + "".join(self._trace_rng.choices(_TRACE_ALPHABET, k=22))
-
-    def accept(self, pixel_id: str, version: str, test_code: str | None, events: list[Any]) -> None:
-        self.quality.observe(pixel_id, events, self.now())
-        self.originals.observe(pixel_id, events)
-        encoded = [orjson.dumps(e) for e in events]
-        lines: list[bytes] = []
-        if self.record is not None:
-            received_at = self.now()
-            head = orjson.dumps(
-                {
-                    "received_at": received_at,
-                    "pixel_id": pixel_id,
-                    "api_version": version,
-                    "test_event_code": test_code,
-                }
-            )[:-1]
-            lines = [head + b',"event":' + e + b"}\n" for e in encoded]
-        with self.lock:
-            self.accepted_requests += 1
-            self.events_received += len(encoded)
-            self.events.extend((pixel_id, version, test_code, e) for e in encoded)
-            if self.record is not None:
-                self.record.write(b"".join(lines))
-                self.record.flush()
-
-    def received(self) -> list[dict[str, Any]]:
-        with self.lock:
-            rows = list(self.events)
-        return [
-            {
-                "pixel_id": pixel_id,
-                "api_version": version,
-                "test_event_code": test_code,
-                "event": orjson.loads(body),
-            }
-            for pixel_id, version, test_code, body in rows
-        ]
-
-    def stats(self) -> dict[str, Any]:
-        with self.lock:
-            return {
-                "requests": self.requests,
-                "accepted_requests": self.accepted_requests,
-                "rejected_requests": sum(self.errors.values()),
-                "events_received": self.events_received,
-                "events_kept": len(self.events),
-                "errors": dict(sorted(self.errors.items())),
-                "faults": dict(sorted(self.faults.items())),
-            }
-
-    def reset(self) -> None:
-        self.quality.reset()
-        self.originals.reset()
-        with self.lock:
-            self.events.clear()
-            self.requests = self.accepted_requests = self.events_received = 0
-            self.errors.clear()
-            self.faults.clear()
-
-    def close(self) -> None:
-        with self.lock:
-            if self.record is not None:
-                self.record.close()
-                self.record = None
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], state: _State) -> None:
+    def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.state = state
@@ -290,11 +186,11 @@ class _Handler(BaseHTTPRequestHandler):
                 state.faults[fault.kind] += 1
             self._send_error(fault.error, fault.headers)
             return
-        params = self._params(split.query, body)
+        params = request_params(split.query, body)
         if params is None:
             self._send_error(GraphError(400, 100, "(#100) The request body is not valid JSON"))
             return
-        problem = self._check(pixel_id, params)
+        problem = check_events_request(state, pixel_id, params)
         if problem is not None:
             self._send_error(problem)
             return
@@ -315,12 +211,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _quality(self, version: str, query: str) -> None:
         """``GET /{version}/dataset_quality?dataset_id=..&agent_name=..&fields=..``."""
         state = self.server.state
-        params: dict[str, Any] = {k: v[-1] for k, v in parse_qs(query).items()}
+        params = query_params(query)
         deprecated = state.versions.error(version)
         if deprecated is not None:
             self._send_error(deprecated)
             return
-        problem = self._check_token(params)
+        problem = check_token(params, state.token)
         if problem is not None:
             self._send_error(problem)
             return
@@ -352,78 +248,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-
-    @staticmethod
-    def _params(query: str, body: bytes) -> dict[str, Any] | None:
-        """Merge query-string parameters with a JSON or form-encoded body."""
-        params: dict[str, Any] = {k: v[-1] for k, v in parse_qs(query).items()}
-        stripped = body.lstrip()
-        if stripped.startswith(b"{"):
-            try:
-                decoded = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                return None
-            if not isinstance(decoded, dict):
-                return None
-            params.update(decoded)
-        elif stripped:
-            try:
-                form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
-            except UnicodeDecodeError:
-                return None
-            params.update({k: v[-1] for k, v in form.items()})
-        data = params.get("data")
-        if isinstance(data, str) and data:
-            try:
-                params["data"] = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                params["data"] = data
-        data = params.get("data")
-        if isinstance(data, list):
-            # The SDK sends each event as its own JSON-encoded string.
-            events: list[Any] = []
-            for item in data:
-                if isinstance(item, str):
-                    try:
-                        events.append(orjson.loads(item))
-                    except orjson.JSONDecodeError:
-                        events.append(item)
-                else:
-                    events.append(item)
-            params["data"] = events
-        return params
-
-    def _check_token(self, params: dict[str, Any]) -> GraphError | None:
-        state = self.server.state
-        if state.token is not None:
-            token = params.get("access_token")
-            if not isinstance(token, str) or not token:
-                return GraphError(400, 190, "An access token is required to request this resource.")
-            if token != state.token:
-                return GraphError(
-                    400, 190, "Invalid OAuth access token - Cannot parse access token"
-                )
-        return None
-
-    def _check(self, pixel_id: str, params: dict[str, Any]) -> GraphError | None:
-        state = self.server.state
-        problem = self._check_token(params)
-        if problem is not None:
-            return problem
-        if state.app_secret is not None:
-            problem = check_appsecret_proof(params, state.app_secret)
-            if problem is not None:
-                return problem
-        if not pixel_id.isdigit():
-            return GraphError(
-                400,
-                100,
-                f"Unsupported post request. Object with ID '{pixel_id}' does not exist, cannot be "
-                "loaded due to missing permissions, or does not support this operation.",
-                33,
-                type="GraphMethodException",
-            )
-        return validate_events(params.get("data"), state.now(), state.rules)
 
 
 class EmulatorHandle:
@@ -508,7 +332,7 @@ def start(
     """
     if latency < 0:
         raise ValueError("latency must not be negative")
-    state = _State(
+    state = EmulatorState(
         token=token,
         faults=faults or FaultConfig(),
         seed=seed,

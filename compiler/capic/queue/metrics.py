@@ -13,26 +13,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from capic.metrics import DELIVERY_BUCKETS, DeliveryMetrics, ScrapeCollector
 from capic.queue.ops import partition_status
 from capic.runtime.delivery.queue import QueueError
 
 if TYPE_CHECKING:
     from capic.queue.consumer import RedisConsumer
-    from capic.runtime.delivery.destination import Destination
 
 __all__ = ["WorkerMetrics"]
 
-_DELIVERY = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
-
-class WorkerMetrics:
+class WorkerMetrics(DeliveryMetrics):
     """The worker's registry; also the delivery engine's observer."""
 
     def __init__(self, consumer: RedisConsumer) -> None:
-        r = self.registry = CollectorRegistry(auto_describe=True)
+        super().__init__()
+        r = self.registry
         self.delivered_events = Counter(
             "capic_worker_delivered_events",
             "Events Meta accepted, by pixel.",
@@ -55,28 +54,15 @@ class WorkerMetrics:
             "capic_worker_delivery_duration_seconds",
             "Graph API request time, by pixel.",
             ["pixel"],
-            buckets=_DELIVERY,
+            buckets=DELIVERY_BUCKETS,
             registry=r,
         )
         r.register(_QueueCollector(consumer))
 
-    def delivered(self, dest: Destination, count: int, seconds: float) -> None:
-        self.delivered_events.labels(dest.pixel_id).inc(count)
-        self.delivery_seconds.labels(dest.pixel_id).observe(seconds)
 
-    def retried(self, dest: Destination, count: int) -> None:
-        self.retried_events.labels(dest.pixel_id).inc(count)
-
-    def dead_lettered(self, dest: Destination, count: int, reason: str) -> None:
-        self.dead_lettered_events.labels(dest.pixel_id, reason).inc(count)
-
-
-class _QueueCollector:
+class _QueueCollector(ScrapeCollector):
     def __init__(self, consumer: RedisConsumer) -> None:
         self.consumer = consumer
-
-    def describe(self) -> Iterator[Any]:
-        return iter(())
 
     def collect(self) -> Iterator[Any]:
         c = self.consumer

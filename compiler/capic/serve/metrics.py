@@ -8,28 +8,27 @@ or value ever holds event contents, customer information or a token.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client import Counter, Gauge, Histogram
+
+from capic.metrics import CONTENT_TYPE, DELIVERY_BUCKETS, DeliveryMetrics
 
 if TYPE_CHECKING:
     from capic.runtime.delivery.destination import Destination
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
 _LATENCY = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-_DELIVERY = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-class Metrics:
+class Metrics(DeliveryMetrics):
     """The service's registry; also the delivery engine's observer (``delivered``,
     ``retried``, ``dead_lettered``, ``version_signal``)."""
 
     def __init__(self) -> None:
-        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
-        r = self.registry = CollectorRegistry(auto_describe=True)
+        super().__init__()
+        r = self.registry
         self.requests = Counter(
             "capic_http_requests",
             "HTTP requests by route and status.",
@@ -87,7 +86,7 @@ class Metrics:
             "capic_delivery_duration_seconds",
             "Graph API request time, by pixel.",
             ["pixel"],
-            buckets=_DELIVERY,
+            buckets=DELIVERY_BUCKETS,
             registry=r,
         )
         self.outbox_depth = Gauge(
@@ -126,30 +125,11 @@ class Metrics:
             registry=r,
         )
 
-    def child(self, metric: Any, *labels: str) -> Any:
-        """``metric.labels(*labels)``, looked up once (the label lookup is a measurable part
-        of a small request)."""
-        key = (id(metric), labels)
-        found = self._children.get(key)
-        if found is None:
-            found = self._children[key] = metric.labels(*labels)
-        return found
-
     def request_done(self, route: str, status: int, seconds: float) -> None:
         self.child(self.requests, route, str(status)).inc()
         self.child(self.request_seconds, route).observe(seconds)
 
     # ------------------------------------------------------------------ delivery observer
-    def delivered(self, dest: Destination, count: int, seconds: float) -> None:
-        self.delivered_events.labels(dest.pixel_id).inc(count)
-        self.delivery_seconds.labels(dest.pixel_id).observe(seconds)
-
-    def retried(self, dest: Destination, count: int) -> None:
-        self.retried_events.labels(dest.pixel_id).inc(count)
-
-    def dead_lettered(self, dest: Destination, count: int, reason: str) -> None:
-        self.dead_lettered_events.labels(dest.pixel_id, reason).inc(count)
-
     def version_signal(self, dest: Destination, kind: str, count: int) -> None:
         self.version_signals.labels(dest.pixel_id, dest.api_version, kind).inc()
 
@@ -161,4 +141,4 @@ class Metrics:
     def render(self, depth: Callable[[], int] | None = None) -> bytes:
         if depth is not None:
             self.outbox_depth.set(depth())
-        return generate_latest(self.registry)
+        return super().render()

@@ -42,6 +42,13 @@ def _origins(field: ir.Field | None) -> Iterator[tuple[str, Span]]:
             yield item.value, item.span
 
 
+def _allowed_origins(project: ir.Project) -> Iterator[tuple[str, Span]]:
+    """The literal ``allowed_origins`` of every ``serve { }`` block, each where it is written
+    (block-level checks: reported once per block, not once per environment)."""
+    for block in _blocks(project):
+        yield from _origins(block.fields.get("allowed_origins"))
+
+
 def origin_problem(origin: str) -> str | None:
     """Why ``origin`` is not what browsers send in ``Origin`` (None when it is)."""
     if origin == "*":
@@ -115,14 +122,13 @@ class WildcardOrigin(Check):
     fix = 'List the shop\'s origins: allowed_origins = ["https://shop.example.com"].'
 
     def finalize(self, ctx: LintContext) -> Iterable[Diagnostic]:
-        for block in _blocks(ctx.project):
-            for origin, span in _origins(block.fields.get("allowed_origins")):
-                if origin.strip() == "*":
-                    yield self.report(
-                        "`*` allows every origin",
-                        span,
-                        "list the site's origins, e.g. https://shop.example.com",
-                    )
+        for origin, span in _allowed_origins(ctx.project):
+            if origin.strip() == "*":
+                yield self.report(
+                    "`*` allows every origin",
+                    span,
+                    "list the site's origins, e.g. https://shop.example.com",
+                )
 
 
 @register
@@ -141,11 +147,10 @@ class InvalidOrigin(Check):
     fix = 'Write scheme://host[:port]: "https://shop.example.com".'
 
     def finalize(self, ctx: LintContext) -> Iterable[Diagnostic]:
-        for block in _blocks(ctx.project):
-            for origin, span in _origins(block.fields.get("allowed_origins")):
-                problem = origin_problem(origin)
-                if problem is not None:
-                    yield self.report(f"origin {origin!r} never matches: {problem}", span)
+        for origin, span in _allowed_origins(ctx.project):
+            problem = origin_problem(origin)
+            if problem is not None:
+                yield self.report(f"origin {origin!r} never matches: {problem}", span)
 
 
 @register
@@ -209,18 +214,17 @@ class InsecureOrigin(Check):
     fix = "Serve the site over HTTPS and allow the https:// origin."
 
     def finalize(self, ctx: LintContext) -> Iterable[Diagnostic]:
-        for block in _blocks(ctx.project):
-            for origin, span in _origins(block.fields.get("allowed_origins")):
-                if not origin.startswith("http://") or origin_problem(origin):
-                    continue
-                host = _host(origin) or ""
-                if host in _LOCAL_HOSTS or _is_loopback(host):
-                    continue
-                yield self.report(
-                    f"origin {origin!r} is plain HTTP: its visitors never keep the cookies",
-                    span,
-                    "allow the https:// origin instead",
-                )
+        for origin, span in _allowed_origins(ctx.project):
+            if not origin.startswith("http://") or origin_problem(origin):
+                continue
+            host = _host(origin) or ""
+            if host in _LOCAL_HOSTS or _is_loopback(host):
+                continue
+            yield self.report(
+                f"origin {origin!r} is plain HTTP: its visitors never keep the cookies",
+                span,
+                "allow the https:// origin instead",
+            )
 
 
 def _is_loopback(host: str) -> bool:

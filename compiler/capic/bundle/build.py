@@ -20,22 +20,28 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from capic import DSL_VERSION, RUNTIME_API_VERSION, __version__
 from capic.bundle.archive import ArchiveError, pack, source_date_epoch
+from capic.bundle.build_inputs import (
+    content_revision,
+    git_commit,
+    parse_metadata,
+    read_sources,
+    without_tests,
+)
+from capic.bundle.build_outcome import BuildError, BuildResult
+from capic.bundle.build_secrets import manifest_pixels, scan_for_secrets, secret_env_vars
 from capic.bundle.manifest import (
     BUNDLE_FORMAT_VERSION,
     MANIFEST_NAME,
     MODEL_NAME,
     MODULE_NAME,
     SIGNATURE_NAME,
-    SOURCES_DIR,
     Manifest,
     ManifestError,
     canonical_json,
@@ -44,248 +50,25 @@ from capic.bundle.manifest import (
 from capic.bundle.model import rules_summary, send_test_event_codes
 from capic.bundle.verify import PRODUCTION_ENVIRONMENTS
 from capic.diagnostics import Diagnostic, Severity
-from capic.syntax.redact import SECRET_SETTINGS
-from capic.syntax.redact import find as find_inline_secrets
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from capic.lint.engine import CheckResult
-    from capic.model.ir import Project
     from capic.model.project import LoadResult
 
-__all__ = ["BuildError", "BuildResult", "build_bundle", "bundle_file_name", "content_revision"]
-
-#: Pixel settings whose referenced values are secrets (scanned for in the bundle bytes).
-_SECRET_SETTINGS = SECRET_SETTINGS
-#: Shorter values are too likely to occur by chance to be searched for.
-_MIN_SCANNED_SECRET = 8
-
-
-class BuildError(Exception):
-    """The bundle was not built. ``exit_code`` 1: the project is not fit to ship (diagnostics
-    say why); 2: usage or environment problems."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        diagnostics: Sequence[Diagnostic] = (),
-        load: LoadResult | None = None,
-        check: CheckResult | None = None,
-        exit_code: int = 1,
-    ) -> None:
-        super().__init__(message)
-        self.diagnostics = list(diagnostics)
-        self.load = load
-        #: The lint result when ``capic check`` refused the build (render it like check does).
-        self.check = check
-        self.exit_code = exit_code
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    path: Path
-    manifest: Manifest
-    #: Findings below the failure threshold (warnings), for the CLI to mention.
-    diagnostics: tuple[Diagnostic, ...] = ()
-
-
-def content_revision(project: str, environment: str, sources: Mapping[str, bytes]) -> str:
-    """SHA-256 (hex) of the canonical description of a build's inputs."""
-    return sha256_hex(
-        canonical_json(
-            {
-                "project": project,
-                "environment": environment,
-                "capic_version": __version__,
-                "dsl_version": DSL_VERSION,
-                "sources": {path: sha256_hex(data) for path, data in sorted(sources.items())},
-            }
-        )
-    )
+__all__ = [
+    "BuildError",
+    "BuildResult",
+    "build_bundle",
+    "bundle_file_name",
+    "content_revision",
+    "git_commit",
+]
 
 
 def bundle_file_name(project: str, environment: str, revision: str) -> str:
     short = re.sub(r"[^A-Za-z0-9._-]", "_", revision[:12]).lstrip(".") or "rev"
     return f"{project}-{environment}-{short}.tar.gz"
-
-
-def git_commit(directory: Path) -> str | None:
-    """``git rev-parse HEAD`` in ``directory``; None outside a repository or without git."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--verify", "-q", "HEAD"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", commit) else None
-
-
-# ----------------------------------------------------------------------------- settings
-
-
-def _ref_json(value: Any) -> dict[str, str] | None:
-    """``{"kind", "name"}`` of an IR or runtime secret reference; None for anything else."""
-    kind, name = getattr(value, "kind", None), getattr(value, "name", None)
-    if kind in {"env", "secret"} and isinstance(name, str):
-        return {"kind": str(kind), "name": name}
-    return None
-
-
-def _setting_json(value: Any, what: str) -> Any:
-    """A resolved setting as the manifest writes it: a string, a ref, a bool or null."""
-    if value is None or isinstance(value, str | bool):
-        return value
-    ref = _ref_json(value)
-    if ref is not None:
-        return ref
-    const = getattr(value, "value", NotImplemented)
-    if const is None or isinstance(const, str | bool):
-        return const
-    raise BuildError(f"{what}: cannot be written to a bundle ({type(value).__name__})", exit_code=2)
-
-
-def _manifest_pixels(project: Project, environment: str) -> list[dict[str, Any]]:
-    from capic.codegen.environment import EnvironmentConfigError, resolve_environment
-
-    try:
-        resolved = resolve_environment(project, environment)
-    except EnvironmentConfigError as exc:
-        raise BuildError(f"environment {environment!r}: {exc}") from None
-    out = []
-    for name in sorted(resolved.pixels):
-        pixel = resolved.pixels[name]
-        where = f"pixel `{name}` in environment `{environment}`"
-        token = _ref_json(pixel.token)
-        if token is None:
-            raise BuildError(
-                f"{where}: the access token is not a reference; bundles carry only "
-                'env("VAR") or secret("NAME") references, never token values'
-            )
-        out.append(
-            {
-                "name": name,
-                "id": _setting_json(pixel.id, f"{where}: id"),
-                "token_ref": token,
-                "browser_pixel": pixel.browser_pixel,
-                "api_version": pixel.api_version,
-                "test_event_code": _setting_json(
-                    pixel.test_event_code, f"{where}: test_event_code"
-                ),
-            }
-        )
-    return out
-
-
-def _secret_env_vars(project: Project) -> set[str]:
-    """Environment variables that hold tokens or app secrets of the project's pixels."""
-    from capic.model import ir
-
-    fields: list[Mapping[str, ir.Field]] = [p.fields for p in project.pixels.values()]
-    for env in project.environments.values():
-        fields.extend(o.fields for o in env.pixels.values())
-    names = set()
-    for settings in fields:
-        for key in _SECRET_SETTINGS:
-            f = settings.get(key)
-            if f is not None and isinstance(f.value, ir.SecretRef) and f.value.kind == "env":
-                names.add(f.value.name)
-    return names
-
-
-def _scan_for_secrets(
-    files: Mapping[str, bytes], names: set[str], environ: Mapping[str, str]
-) -> None:
-    for name in sorted(names):
-        value = environ.get(name, "")
-        if len(value) < _MIN_SCANNED_SECRET:
-            continue
-        needle = value.encode("utf-8")
-        for path in sorted(files):
-            if needle in files[path]:
-                raise BuildError(
-                    f"{path}: contains the value of the environment variable {name} (a token); "
-                    "bundles carry references, never token values: remove it from the sources",
-                    exit_code=1,
-                )
-
-
-# ----------------------------------------------------------------------------- inputs
-
-
-def _sources(load: LoadResult, project: Project) -> dict[str, bytes]:
-    root = Path(project.root)
-    paths: list[tuple[str, str | None]] = [(f.path, f.sha256) for f in project.files]
-    if project.config.path:
-        paths.append((project.config.path, None))
-    out: dict[str, bytes] = {}
-    for rel, digest in paths:
-        if Path(rel).is_absolute() or ".." in Path(rel).parts:
-            raise BuildError(f"{rel}: outside the project directory {root}", load=load, exit_code=2)
-        try:
-            data = (root / rel).read_bytes()
-        except OSError as exc:
-            raise BuildError(
-                f"{rel}: cannot read: {exc.strerror}", load=load, exit_code=2
-            ) from None
-        if digest is not None and sha256_hex(data) != digest:
-            raise BuildError(f"{rel}: changed during the build; build again", exit_code=2)
-        inline = find_inline_secrets(data.decode("utf-8", "replace"))
-        if inline:
-            # Even when P003 is ignored: a bundle never carries a token value.
-            where = ", ".join(f"{rel}:{s.line}:{s.column} ({s.key})" for s in inline)
-            raise BuildError(
-                f"a secret is written in the rule files at {where}; bundles carry only "
-                'env("VAR") or secret("NAME") references, never token values',
-                load=load,
-            )
-        out[f"{SOURCES_DIR}/{Path(rel).as_posix()}"] = data
-    return out
-
-
-def _without_tests(project: Project, sources: dict[str, bytes]) -> dict[str, bytes]:
-    """The sources with every test block blanked (and the comment lines right above it): test
-    fixtures are sample customer data and never ship. Lines are kept (blank), so the spans in
-    model.json still point at the rules."""
-    by_file: dict[str, list[Any]] = {}
-    for test in project.tests:
-        by_file.setdefault(test.file, []).append(test.span)
-    out = dict(sources)
-    for rel, spans in by_file.items():
-        key = f"{SOURCES_DIR}/{Path(rel).as_posix()}"
-        if key not in out:
-            continue
-        lines = out[key].decode("utf-8").split("\n")
-        for span in spans:
-            first = span.line
-            while first > 1 and lines[first - 2].lstrip().startswith("#"):
-                first -= 1  # the test's own comment lines
-            for n in range(first, span.end_line + 1):
-                line = lines[n - 1]
-                start = span.column - 1 if n == span.line else 0
-                end = span.end_column - 1 if n == span.end_line else len(line)
-                if n < span.line:
-                    start, end = 0, len(line)
-                lines[n - 1] = (line[:start] + " " * (end - start) + line[end:]).rstrip()
-        out[key] = "\n".join(lines).encode("utf-8")
-    return out
-
-
-def _parse_metadata(pairs: Sequence[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise BuildError(f"--metadata {pair!r}: expected KEY=VALUE", exit_code=2)
-        out[key.strip()] = value
-    return out
 
 
 def _lint(project_path: Path, environment: str, load: LoadResult) -> list[Diagnostic]:
@@ -341,7 +124,7 @@ def build_bundle(
     extra = (
         dict(metadata)
         if isinstance(metadata, Mapping)
-        else _parse_metadata([metadata] if isinstance(metadata, str) else list(metadata or ()))
+        else parse_metadata([metadata] if isinstance(metadata, str) else list(metadata or ()))
     )
     private_key = _private_key(sign_key)
 
@@ -366,7 +149,7 @@ def build_bundle(
             load=load,
         )
 
-    pixels = _manifest_pixels(project, environment)
+    pixels = manifest_pixels(project, environment)
     model = project.to_json()
     model["root"] = "."  # where the project was built is not part of its content
     model["tests"] = []  # test fixtures (sample customer data) never ship
@@ -387,8 +170,8 @@ def build_bundle(
         module = compile_project(project, environment).encode("utf-8")
     except ValueError as exc:  # CodegenError: the project cannot be compiled
         raise BuildError(f"cannot compile for {environment!r}: {exc}", load=load) from None
-    sources = _sources(load, project)
-    shipped = _without_tests(project, sources)
+    sources = read_sources(load, project)
+    shipped = without_tests(project, sources)
     files: dict[str, bytes] = {MODEL_NAME: canonical_json(model), MODULE_NAME: module, **shipped}
 
     revision = revision or content_revision(project.name, environment, sources)
@@ -423,7 +206,7 @@ def build_bundle(
         from capic.bundle.sign import sign_manifest
 
         files[SIGNATURE_NAME] = sign_manifest(files[MANIFEST_NAME], private_key)
-    _scan_for_secrets(files, _secret_env_vars(project), env_vars)
+    scan_for_secrets(files, secret_env_vars(project), env_vars)
 
     archive = pack(files, mtime=epoch or 0)
     out_dir = Path(output_dir)

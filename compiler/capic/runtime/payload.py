@@ -19,27 +19,40 @@ keys need a type conversion, which sections need their nulls removed. ``send`` t
    :meth:`capic.runtime.hashing.UserDataBuilder.build` call;
 5. validates (:func:`capic.runtime.validate.validate_event`) against the event's clock;
 6. appends an :class:`~capic.runtime.context.Emitted` or counts the rejection.
+
+The conversions of step 1 are in :mod:`capic.runtime._payload_coerce` and the removal of
+empty members in :mod:`capic.runtime._payload_prune`; generated modules import them from
+here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
 from capic.meta import catalog
-from capic.runtime.coerce import amount, count, currency, to_bool, to_event_time, to_int, to_string
+from capic.runtime._payload_coerce import (
+    SECTION_COERCIONS,
+    TOP_COERCIONS,
+    Coerce,
+    event_time,
+    flag,
+    section_conversion,
+)
+from capic.runtime._payload_prune import prune, put_pruned
+from capic.runtime.coerce import to_string
 from capic.runtime.context import Emitted, EventScope, Rejection
 from capic.runtime.hashing import UserDataBuilder, clean_identifiers
 from capic.runtime.metapolicy import MetaPolicy
 from capic.runtime.validate import (
     ACTION_SOURCES,
-    INVALID_EVENT_TIME,
     MAX_EVENT_NAME,
     validate_event,
     validate_timed_user,
 )
 
 __all__ = [
+    "KEEP_EMPTY",
     "SECTION_COERCIONS",
     "TOP_COERCIONS",
     "SendSpec",
@@ -47,176 +60,15 @@ __all__ = [
     "event_time",
     "flag",
     "prune",
+    "put_pruned",
     "section_conversion",
 ]
 
-Coerce = Callable[[Any], Any]
 #: Top-level keys sent even when empty (``data_processing_options = []``: LDU is off).
 KEEP_EMPTY: Final = catalog.keep_empty_keys()
 _new_tuple: Final = tuple.__new__
 #: (key, conversion, type that needs no conversion, rejection reason when it fails or None)
 _Field = tuple[str, Coerce | None, type | None, str | None]
-
-
-def flag(v: Any) -> int | None:
-    """A 0/1 flag (``app_data.advertiser_tracking_enabled``) from a bool, 0/1 or a word."""
-    b = to_bool(v)
-    return None if b is None else int(b)
-
-
-class _AlwaysConvert:
-    """A type no value has: the conversion of a key that names it is never skipped."""
-
-    __slots__ = ()
-
-
-#: Below this an integer event_time is already unix seconds (to_event_time reads larger
-#: integers as milliseconds, microseconds or nanoseconds).
-_SECONDS_UP_TO: Final = 100_000_000_000
-
-
-def event_time(v: Any) -> int | None:
-    """:func:`~capic.runtime.coerce.to_event_time`, with a fast path for integer unix seconds
-    (the same answer: ``int(float(v))`` is ``v`` for these). Integers in milliseconds and
-    beyond are converted like the same number written as a string."""
-    if type(v) is int and 0 < v <= _SECONDS_UP_TO:
-        return v
-    return to_event_time(v)
-
-
-def _currency(v: Any) -> str | None:
-    """:func:`~capic.runtime.coerce.currency`, with a fast path for a code that is already
-    three uppercase ASCII letters (the same answer)."""
-    if type(v) is str and len(v) == 3 and v.isascii() and v.isalpha() and v.isupper():
-        return v
-    return currency(v)
-
-
-#: Top-level server-event keys converted to the type Meta expects. The type is the one that
-#: needs no conversion (event_time always goes through :func:`event_time`: an integer may be
-#: in milliseconds).
-TOP_COERCIONS: Final[dict[str, tuple[Coerce, type, str | None]]] = {
-    "event_time": (event_time, _AlwaysConvert, INVALID_EVENT_TIME),
-    "event_id": (to_string, str, None),
-    "opt_out": (to_bool, bool, None),
-    "data_processing_options_country": (to_int, int, None),
-    "data_processing_options_state": (to_int, int, None),
-}
-#: Section key -> {key: (conversion, type that needs none)}.
-SECTION_COERCIONS: Final[dict[str, dict[str, tuple[Coerce, type]]]] = {
-    "custom_data": {
-        "value": (amount, float),
-        "predicted_ltv": (amount, float),
-        "net_revenue": (amount, float),
-        "currency": (_currency, type(None)),
-        "num_items": (count, int),
-    },
-    "app_data": {
-        "advertiser_tracking_enabled": (flag, type(None)),
-        "application_tracking_enabled": (flag, type(None)),
-    },
-}
-
-
-def section_conversion(section: str, key: str) -> tuple[Coerce, type]:
-    """(conversion, type it leaves as is) of ``section.key`` in ``SECTION_COERCIONS``, for
-    generated modules that convert their sections themselves (KeyError if there is none)."""
-    return SECTION_COERCIONS[section][key]
-
-
-def prune(value: Any) -> Any:
-    """``value`` as it is sent: object members that are null, ``""``, or a list or object
-    that is empty (as written, or once its own members are pruned) are left out, at every
-    depth; list items that are null are left out, and so are items that were objects whose
-    members all were. Other list items stay as they are (``extinfo`` sends ``""`` for a
-    position not given). Lists and objects are copied only when something changes."""
-    t = type(value)
-    if t is dict:
-        # Fast path: no empty member and no nested container (most objects): returned as is.
-        for v in value.values():
-            if v is None:
-                break
-            tv = type(v)
-            if tv is dict or tv is list or (tv is str and not v):
-                break
-        else:
-            return value
-    elif t is list:
-        for v in value:
-            if v is None:
-                break
-            tv = type(v)
-            if tv is dict:
-                # A list of flat objects without empty members (``contents``): as is.
-                for w in v.values():
-                    if w is None or type(w) is dict or type(w) is list or w == "":
-                        break
-                else:
-                    if v:
-                        continue
-                break
-            if tv is list:
-                break
-        else:
-            return value
-    else:
-        return value
-    return _prune(value)
-
-
-def _prune(value: Any) -> Any:
-    if type(value) is dict:
-        out: dict[str, Any] | None = None
-        for k, v in value.items():
-            if v is None or (type(v) is str and not v):
-                if out is None:
-                    out = {}
-                    for k2, v2 in value.items():
-                        if k2 == k:
-                            break
-                        out[k2] = v2
-                continue
-            if type(v) is dict or type(v) is list:
-                p = prune(v)
-                if (p is not v or not p) and out is None:
-                    out = {}
-                    for k2, v2 in value.items():
-                        if k2 == k:
-                            break
-                        out[k2] = v2
-                if not p:
-                    continue  # an empty member (or one whose members all were) is left out
-                v = p
-            if out is not None:
-                out[k] = v
-        return value if out is None else out
-    if type(value) is list:
-        items: list[Any] | None = None
-        for i, v in enumerate(value):
-            if v is None:
-                if items is None:
-                    items = value[:i]
-                continue
-            if type(v) is dict or type(v) is list:
-                p = prune(v)
-                if p is not v and items is None:
-                    items = value[:i]
-                if type(p) is dict and not p and v:
-                    continue
-                v = p
-            if items is not None:
-                items.append(v)
-        return value if items is None else items
-    return value
-
-
-def put_pruned(section: dict[str, Any], key: str, value: dict[str, Any] | list[Any]) -> None:
-    """``section[key] = prune(value)``, unless that is empty (left out, as :func:`prune`
-    leaves it out of its parent). Generated code builds sections without empty members with
-    it (the containers of ``SendSpec.clean`` sections)."""
-    p = prune(value)
-    if p:
-        section[key] = p
 
 
 class SendSpec:

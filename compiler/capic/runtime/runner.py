@@ -19,22 +19,21 @@ committed (``capic outbox status`` shows it, even after ``kill -9``: every line 
 the outbox), for a file a checkpoint keyed by the file's identity, from which the same command
 resumes (``from_start`` reads it all again). A file read to its end leaves no checkpoint.
 
-``--rebase-time``: :func:`probe_time_offset` runs the rules over the input once without
-sending anything and returns ``floor(now) - newest`` (the largest ``event_time`` of every
-server event the rules would send); the real pass adds that offset to every ``event_time``.
-A resumed file keeps the offset its first run recorded.
+``--rebase-time``: :func:`probe_time_offset` (:mod:`capic.runtime.run_rebase`) runs the rules
+over the input once without sending anything and returns ``floor(now) - newest`` (the largest
+``event_time`` of every server event the rules would send); the real pass adds that offset to
+every ``event_time``. A resumed file keeps the offset its first run recorded.
+
+The settings, hooks and outbox directory of a run are in :mod:`capic.runtime.run_config`, the
+group commit in :mod:`capic.runtime.run_commit`; their public names are re-exported here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
-from typing import IO, Protocol, TextIO
+from typing import IO
 
 from capic.runtime.context import Context, Rejection
 from capic.runtime.delivery import (
@@ -45,17 +44,25 @@ from capic.runtime.delivery import (
     Outbox,
     OutboxError,
     QueueItem,
-    RetryPolicy,
 )
-from capic.runtime.delivery.stats import DeliveryStats
-from capic.runtime.delivery.transport import DEFAULT_BASE_URL
 from capic.runtime.destinations import Destinations, RunConfigError
 from capic.runtime.ingest import Ingestor
 from capic.runtime.inputs import Input, open_input, parse_line, read_lines
 from capic.runtime.run_commit import ChunkCommitter
+from capic.runtime.run_config import (
+    OUTBOX_DIR,
+    Deliverer,
+    RunAborted,
+    RunConfig,
+    RunHooks,
+    prepare_outbox_dir,
+)
+from capic.runtime.run_rebase import probe_time_offset, spool_input
 from capic.runtime.summary import RunSummary
 
 __all__ = [
+    "OUTBOX_DIR",
+    "Deliverer",
     "Destinations",
     "RunAborted",
     "RunConfig",
@@ -70,117 +77,6 @@ __all__ = [
 
 #: Reports of the same kind shown before they are only counted.
 MAX_REPORTS = 20
-OUTBOX_DIR = ".capic_outbox"
-
-
-class RunAborted(BaseException):
-    """Raise it (from a signal handler) to end a run at once: what was committed stays in the
-    outbox, what was read but not committed is not stored (the recorded count says so)."""
-
-
-class Deliverer(Protocol):
-    """What delivers from the outbox: the :class:`DeliveryEngine` (to the Graph API), or with
-    ``capic run --queue`` the forwarder into Redis Streams (capic.queue.spill.Forwarder)."""
-
-    @property
-    def stopped_reason(self) -> str | None: ...
-
-    @property
-    def stats(self) -> DeliveryStats: ...
-
-    def start(self) -> None: ...
-
-    def drain(self, deadline: float | None) -> None: ...
-
-    def stop(self, deadline: float | None) -> None: ...
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    events: str
-    outbox: Path | None = None
-    dry_run: bool = False
-    endpoint: str = DEFAULT_BASE_URL
-    secrets_dir: Path | None = None
-    rebase_time: bool = False
-    from_start: bool = False
-    max_batch: int = 1000
-    max_age: float = 1.0
-    timeout: float = 30.0
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
-    chunk_lines: int = 2000
-    chunk_age: float = 0.05
-    #: Queued events above which reading waits while delivery drains (None: never waits).
-    max_backlog: int | None = 20_000
-    #: Builds what delivers from the outbox instead of the engine (``--queue``); it may raise
-    #: RunConfigError.
-    deliverer: Callable[[Outbox], Deliverer] | None = None
-
-
-@dataclass
-class RunHooks:
-    """How a run talks to its caller (all optional)."""
-
-    #: One line per warning or report (stderr).
-    warn: Callable[[str], None] | None = None
-    #: The running summary, every 1,000 events and when the input pauses.
-    progress: Callable[[RunSummary], None] | None = None
-    #: Polled between lines: True stops reading (what was read is committed and delivered).
-    stop: Callable[[], bool] | None = None
-    #: Where a dry run prints its requests.
-    output: TextIO | None = None
-    #: Wraps the line iterator (a progress bar counts bytes with it).
-    lines: Callable[[Iterator[bytes | None]], Iterator[bytes | None]] | None = None
-
-
-def prepare_outbox_dir(path: Path) -> None:
-    """Create the outbox's directory; a ``.capic_outbox`` directory gets a ``.gitignore``."""
-    directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True)
-    if directory.name == OUTBOX_DIR:
-        marker = directory / ".gitignore"
-        if not marker.exists():
-            with contextlib.suppress(OSError):
-                marker.write_text("# created by capic: undelivered (hashed) events\n*\n")
-
-
-def probe_time_offset(
-    module: ModuleType, lines: Iterable[bytes | str | None], *, now: Callable[[], float] = time.time
-) -> int:
-    """``floor(now()) - newest event_time`` over every server event the rules send for
-    ``lines`` (0 when none has one). Malformed lines are skipped (the real pass reports them)."""
-    ctx = Context(now=now, probe=True, validate=False)
-    process = module.process
-    for raw in lines:
-        if raw is None or not raw.strip():
-            continue
-        event, request, problem = parse_line(raw)
-        if problem is not None:
-            continue
-        with contextlib.suppress(Exception):
-            process(event, request, context=ctx)
-    newest = ctx.stats.max_event_time
-    return 0 if newest is None else int(now()) - newest
-
-
-def _spool(module: ModuleType, source: Input) -> tuple[int, IO[bytes]]:
-    """The offset, and the stream for the real pass: the file again, or a copy of a stream."""
-    if source.regular:
-        offset = probe_time_offset(module, read_lines(source.stream))
-        source.stream.seek(0)
-        return offset, source.stream
-    spool = tempfile.TemporaryFile(prefix="capic-run-")  # noqa: SIM115 - returned
-
-    def copy() -> Iterator[bytes]:
-        for line in read_lines(source.stream):
-            if line is not None:
-                spool.write(line)
-                yield line
-
-    offset = probe_time_offset(module, copy())
-    spool.flush()
-    spool.seek(0)
-    return offset, spool
 
 
 def run(
@@ -253,7 +149,7 @@ class _Run:
         if checkpoint is not None:
             self.offset = checkpoint.time_offset if self.config.rebase_time else 0
         elif self.config.rebase_time:
-            self.offset, stream = _spool(self.module, source)
+            self.offset, stream = spool_input(self.module, source)
         if self.config.rebase_time:
             self.summary.time_offset = self.offset
         offset = self.offset

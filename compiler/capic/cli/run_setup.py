@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from capic.cli.options import bundle_trust
+from capic.runtime.run_config import OUTBOX_DIR  # one home: the runner's outbox folder
 
 if TYPE_CHECKING:
     from capic.runtime.secrets import SecretRef
 
 __all__ = ["OUTBOX_DIR", "RunUsage", "compile_project", "default_outbox", "fail", "load_bundle"]
-
-OUTBOX_DIR = ".capic_outbox"
 
 
 class RunUsage(Exception):

@@ -282,6 +282,7 @@ def command(
     if (problem := endpoint_problem(endpoint)) is not None:
         _fail(problem)
     try:
+        from capic.runtime.run_config import OUTBOX_DIR
         from capic.serve.config import Limits, ServeConfig
         from capic.serve.context import TrustedProxies
         from capic.serve.rules import BundleSource, ProjectSource
@@ -296,7 +297,7 @@ def command(
     outbox = (
         Path(outbox_path)
         if outbox_path
-        else root / ".capic_outbox" / f"serve-{env_name or 'default'}.sqlite"
+        else root / OUTBOX_DIR / f"serve-{env_name or 'default'}.sqlite"
     )
     config = ServeConfig(
         host=host,

@@ -243,3 +243,46 @@ def test_did_you_mean_is_bounded_for_long_text(tmp_path: Path) -> None:
     assert {"L001", "L002", "R013"} <= found
     # Seconds before the bound (6 s for 200,000 characters); generous for a loaded machine.
     assert time.perf_counter() - started < 20
+
+
+# ----------------------------------------------------------------------------- file size (S034)
+
+
+def test_a_file_beyond_the_size_limit_is_s034_and_not_parsed(tmp_path: Path) -> None:
+    """Found by the fuzzer: a 14 MB file with one long string took 16 s and 4.5 GB to check
+    (every finding printed its whole line). Now the file is refused before it is lexed."""
+    body = 'element x = "' + "\\u00e9" * (limits.MAX_FILE_BYTES // 6 + 10) + '"\n'
+    root = project(tmp_path / "p", body)
+    assert (root / "r.capi").stat().st_size > limits.MAX_FILE_BYTES
+    assert codes(root) == [("S034", 1, 1)]
+    result = CliRunner().invoke(cli, ["check", str(root)])
+    assert "r.capi:1:1" in result.output
+    assert len(result.output) < 2_000  # one frame of the first line, not megabytes
+
+
+def test_a_file_at_the_size_limit_is_parsed(tmp_path: Path) -> None:
+    comment = "# " + "c" * 100 + "\n"
+    body = comment * (limits.MAX_FILE_BYTES // len(comment))
+    root = project(tmp_path / "p", body)
+    assert (root / "r.capi").stat().st_size <= limits.MAX_FILE_BYTES
+    assert codes(root) == []
+
+
+def test_fmt_refuses_a_file_beyond_the_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.capi"
+    path.write_text("# " + "c" * limits.MAX_FILE_BYTES + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["fmt", "--check", str(path)])
+    assert result.exit_code == 2
+    assert "S034" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_long_line_is_clipped_in_the_code_frame(tmp_path: Path) -> None:
+    """A finding on a minified or generated line shows a window around its column."""
+    root = project(tmp_path / "p", 'element a = "' + "x" * 20_000 + '"  element b = zz\n')
+    result = CliRunner().invoke(cli, ["check", str(root)])
+    assert result.exit_code == 1
+    assert "S031" in result.output
+    assert max(len(line) for line in result.output.splitlines()) < 300
+    frame = [line for line in result.output.splitlines() if line.lstrip().startswith("1 | ")]
+    assert frame and all("..." in line for line in frame)

@@ -269,6 +269,17 @@ FRONTEND_CODES: dict[str, CodeInfo] = {
             "Split the declaration, or shorten the literal.",
         ),
         CodeInfo(
+            "S034",
+            "file-too-large",
+            "syntax",
+            _E,
+            "A `*.capi` file larger than 1 MiB (1,048,576 bytes): it is not parsed.",
+            "Rule files hold rules, not data; lexing and showing a file that size would cost "
+            "seconds and gigabytes in every check, editor and CI run.",
+            "rules/catalog.capi   (12 MB of generated text)",
+            "Split the file, or read the data from the event instead of writing it in rules.",
+        ),
+        CodeInfo(
             "S050",
             "incomplete-if-expression",
             "syntax",

@@ -12,6 +12,8 @@ reaches them, far below where any of them fails:
 - **numbers** (S032): integers in the signed 64-bit range and finite floats (JSON encoders
   and the Graph API take nothing else).
 - **size** (S033): at most :data:`MAX_NODES` syntax nodes in one top-level declaration.
+- **file size** (S034): a ``*.capi`` file of at most :data:`MAX_FILE_BYTES` bytes is read
+  at all; a larger one gets one diagnostic at its first line and is neither parsed nor shown.
 - **expansion** (R030): elements are written into the expressions that use them, so an
   expression is at most :data:`MAX_DEPTH` levels deep once its elements are expanded (each
   reference counts one level more than the element's own expansion). This also bounds
@@ -36,12 +38,14 @@ from capic.diagnostics import Diagnostic, Span
 
 __all__ = [
     "MAX_DEPTH",
+    "MAX_FILE_BYTES",
     "MAX_INT",
     "MAX_NODES",
     "MAX_TEXT",
     "MIN_INT",
     "check_model",
     "check_syntax",
+    "file_too_large",
 ]
 
 #: Levels of nesting from the top of a file. CPython refuses more than 200 nested brackets
@@ -52,8 +56,25 @@ MAX_DEPTH = 64
 MAX_TEXT = 16_384
 #: Syntax nodes in one top-level declaration (a large test event has a few thousand).
 MAX_NODES = 50_000
+#: Bytes of one source file. The largest shipped project file is a few kilobytes; a file
+#: beyond this is data or a mistake, and lexing it would cost seconds and gigabytes.
+MAX_FILE_BYTES = 1 << 20
 MIN_INT = -(2**63)
 MAX_INT = 2**63 - 1
+
+
+def file_too_large(size: int, path: str) -> Diagnostic | None:
+    """S034 for a source file of ``size`` bytes beyond :data:`MAX_FILE_BYTES` (None within it),
+    checked before the file is parsed, formatted or shown."""
+    if size <= MAX_FILE_BYTES:
+        return None
+    return code("S034").diagnostic(
+        f"{path}: {size:,} bytes, more than the {MAX_FILE_BYTES:,} a rule file may have; "
+        "it was not parsed",
+        Span.point(path, 1, 1),
+        "split the file, or read the data from the event",
+    )
+
 
 _SCALARS = (str, int, float, bool, type(None), Span)
 

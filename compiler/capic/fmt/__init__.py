@@ -56,9 +56,14 @@ def _signature(text: str) -> tuple[list[tuple[str, str]], list[str]]:
 
 def format_text(text: str, path: str = "<stdin>") -> Formatted:
     """The canonical form of ``text`` (raises :class:`FormatError`)."""
+    from capic.limits import file_too_large
     from capic.syntax.parser import parse_text
 
     source = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    if (
+        too_large := file_too_large(len(source.encode("utf-8", "surrogatepass")), path)
+    ) is not None:
+        raise FormatError(f"{path}: not formatted: {too_large.message}", [too_large])
     _, diagnostics = parse_text(source, path)
     if diagnostics:
         raise FormatError(f"{path}: not formatted: it has syntax errors", diagnostics)

@@ -18,6 +18,7 @@ import orjson
 from capic import __version__
 from capic.codes import code
 from capic.diagnostics import Diagnostic, Span
+from capic.limits import file_too_large
 from capic.model.discovery import CACHE_DIR, Overlay
 from capic.resources import grammar_text
 from capic.syntax.redact import redact
@@ -165,6 +166,9 @@ def parse_files(
                     "save the file as UTF-8",
                 )
             )
+            continue
+        if (too_large := file_too_large(len(raw), rel)) is not None:
+            diags.append(too_large)
             continue
         digest = hashlib.sha256(raw).hexdigest()
         # Inline tokens are masked before anything reads, shows or caches the text.

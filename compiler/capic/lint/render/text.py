@@ -14,6 +14,9 @@ from capic.lint.render._common import fixable, location, summary
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 #: Lines of a multi-line span shown in a frame.
 _MAX_FRAME_LINES = 4
+#: Columns of one source line in a code frame, and how many of them precede the span.
+_MAX_FRAME_WIDTH = 160
+_FRAME_CONTEXT = 40
 
 
 def _style(text: str, d: Diagnostic, options: RenderOptions) -> str:
@@ -98,9 +101,25 @@ def _frame(text: str, d: Diagnostic, options: RenderOptions) -> list[str]:
     frame = [f" {pad} |"]
     for n in range(first, min(last, len(lines)) + 1):
         line = lines[n - 1].replace("\t", " ").rstrip("\r")
-        frame.append(f" {n:>{width}} | {line}".rstrip())
         start = d.span.column if n == first else 1 + (len(line) - len(line.lstrip()))
         end = d.span.end_column if n == d.span.end_line else len(line) + 1
+        line, start, end = _clip(line, start, max(start + 1, end))
+        frame.append(f" {n:>{width}} | {line}".rstrip())
         carets = "^" * max(1, end - start)
         frame.append(f" {pad} | {' ' * (start - 1)}{_style(carets, d, options)}")
     return frame
+
+
+def _clip(line: str, start: int, end: int) -> tuple[str, int, int]:
+    """A window of at most ``_MAX_FRAME_WIDTH`` columns of ``line`` around the span's start
+    (columns 1-based, ``end`` exclusive), marked with "..." where it was cut: one minified or
+    generated line must not print megabytes per finding."""
+    if len(line) <= _MAX_FRAME_WIDTH:
+        return line, start, end
+    left = max(0, min(start - 1 - _FRAME_CONTEXT, len(line) - _MAX_FRAME_WIDTH))
+    right = left + _MAX_FRAME_WIDTH
+    head = "..." if left > 0 else ""
+    tail = "..." if right < len(line) else ""
+    shift = left - len(head)
+    clipped_end = min(end, right + 1) - shift
+    return head + line[left:right] + tail, start - shift, clipped_end

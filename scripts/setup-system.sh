@@ -13,6 +13,9 @@ declare -A PACKAGES=(
   [node]=nodejs         # editors/vscode: the TextMate grammar tests, `node --check` of the client
   [npm]=npm             # installs editors/vscode's tools from its lockfile (make vscode)
   [redis-server]=redis-server   # tests/redis_harness.py: the Redis Streams queue tests
+  [git]=git             # tests/test_bundle.py: the commit a bundle records
+  [tar]=tar             # tests/test_bundle.py: a bundle repacked with the tar command
+  [openssl]=openssl     # tests/test_bundle.py: Ed25519 keys made with openssl
 )
 
 missing=()

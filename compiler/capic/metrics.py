@@ -9,6 +9,7 @@ same logic lives here.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -71,12 +72,12 @@ class DeliveryMetrics(MetricSet):
         self.dead_lettered_events.labels(dest.pixel_id, reason).inc(count)
 
 
-class ScrapeCollector:
+class ScrapeCollector(ABC):
     """A custom collector read when Prometheus scrapes; it describes nothing up front, so
-    registering it does not run a (Redis) collection."""
+    registering it does not run a (Redis) collection. Subclasses say what a scrape reads."""
 
     def describe(self) -> Iterator[Any]:
         return iter(())
 
-    def collect(self) -> Iterator[Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def collect(self) -> Iterator[Any]: ...

@@ -74,6 +74,19 @@ def _pack(files: dict[str, bytes], target: Path) -> Path:
     return target
 
 
+def _resigned_by_the_attacker(
+    signed: Path, keys: dict[str, Path], marker: Path, target: Path
+) -> Path:
+    """The release with attacker code, its manifest fixed and signed with another key."""
+    files = members(signed)
+    _evil(files, marker)
+    _fix_manifest(files)
+    files["signature.json"] = sign_manifest(
+        files["manifest.json"], load_private_key(keys["attacker"])
+    )
+    return _pack(files, target)
+
+
 def _run(bundle: Path, events: Path, *args: str, env: dict[str, str | None] | None = None):  # type: ignore[no-untyped-def]
     return invoke(
         ["run", "--bundle", str(bundle), "--events", str(events), "--dry-run", *args], env=env
@@ -121,13 +134,7 @@ def test_bundle_resigned_with_another_key_is_refused(
     signed: Path, events: Path, keys: dict[str, Path], tmp_path: Path
 ) -> None:
     marker = tmp_path / "marker"
-    files = members(signed)
-    _evil(files, marker)
-    _fix_manifest(files)
-    files["signature.json"] = sign_manifest(
-        files["manifest.json"], load_private_key(keys["attacker"])
-    )
-    evil = _pack(files, tmp_path / "resigned.tar.gz")
+    evil = _resigned_by_the_attacker(signed, keys, marker, tmp_path / "resigned.tar.gz")
     result = _run(evil, events, "--key", str(keys["public"]))
     assert result.exit_code == 2
     assert "signature.json: signed with key" in result.output
@@ -306,13 +313,7 @@ def test_serve_refuses_a_bundle_resigned_with_another_key(
     """`capic serve --bundle --key` loads through the same options and path as `capic run`:
     attacker code re-signed with another key never runs and the service does not start."""
     marker = tmp_path / "marker"
-    files = members(signed)
-    _evil(files, marker)
-    _fix_manifest(files)
-    files["signature.json"] = sign_manifest(
-        files["manifest.json"], load_private_key(keys["attacker"])
-    )
-    evil = _pack(files, tmp_path / "resigned.tar.gz")
+    evil = _resigned_by_the_attacker(signed, keys, marker, tmp_path / "resigned.tar.gz")
     args = ["serve", "--bundle", str(evil), "--key", str(keys["public"])]
     args += ["--port", "0", "--admin-port", "0", "--outbox", str(tmp_path / "outbox.sqlite")]
     done = subprocess.run(

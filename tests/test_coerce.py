@@ -152,6 +152,8 @@ T = 1700000000  # 2023-11-14T22:13:20Z
         (NAN, None),
         (INF, None),
         (10**400, None),
+        ("9" * 400, None),  # an integer too large for a float: no traceback
+        ("1" + ",000" * 110, None),
         (True, None),
         ("yesterday", None),
         ("2023-13-01", None),

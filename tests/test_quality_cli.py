@@ -276,3 +276,20 @@ def test_unreachable_endpoint_and_bad_usage() -> None:
 def test_only_one_pixel(delivered: Emulator) -> None:
     result = quality(delivered, str(SAMPLE), "--pixel", "web", "--output-format", "json")
     assert [p["name"] for p in json.loads(result.stdout)["pixels"]] == ["web"]
+
+
+def test_lists_of_another_shape_in_metas_answer_are_read_as_empty(tmp_path: Path) -> None:
+    # match_key_feedback and diagnostics as a number once raised TypeError (a traceback).
+    fixture = tmp_path / "odd.json"
+    odd = {"match_key_feedback": 5, "diagnostics": True, "composite_score": 7.5}
+    fixture.write_text(
+        json.dumps({"datasets": {WEB: {"events": {"Purchase": odd}}}}), encoding="utf-8"
+    )
+    emulator = Emulator("--quality-fixture", str(fixture))
+    try:
+        result = quality(emulator, str(SAMPLE), "--output-format", "json")
+    finally:
+        emulator.stop()
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "Purchase" in result.stdout

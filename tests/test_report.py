@@ -222,6 +222,9 @@ def test_the_clock_can_be_given(storefront: dict[str, Any]) -> None:
             "pass --baseline",
         ),
         ([str(STOREFRONT), "--events", str(EVENTS), "--now", "yesterday"], "--now"),
+        # beyond the year 9999: once an OverflowError when the clock was printed
+        ([str(STOREFRONT), "--events", str(EVENTS), "--now", "9" * 26], "years 1 and 9999"),
+        ([str(STOREFRONT), "--events", str(EVENTS), "--now", "300000000000"], "--now"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(args: list[str], message: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.report_oracle import dry_run
-from tests.report_project import INJECTED, write
+from tests.report_project import INJECTED, _event, _request, write
 from tests.test_report import assert_matches_dry_run, report_json
 
 
@@ -82,3 +82,14 @@ def test_gates_on_absolute_numbers(mini: tuple[Path, Path, dict[str, Any]]) -> N
     gates = json.loads(failed.stdout)["gates"]
     assert [g["failed"] for g in gates] == [True, True, False]
     assert "gate failed: duplicates>1 (value 2.0)" in failed.stderr
+
+
+def test_an_event_time_too_large_for_a_float_is_a_rejection(tmp_path: Path) -> None:
+    # A 400-digit event_time once raised OverflowError in the rule (an internal error).
+    project, events = write(tmp_path)
+    row = {"event": _event("lead", time="9" * 400, id="L9"), "request": _request()}
+    with events.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+    totals = report_json(str(project), "--events", str(events))["totals"]
+    assert totals["internal_errors"] == 0
+    assert totals["rejected_by_reason"]["invalid event_time"] == 2

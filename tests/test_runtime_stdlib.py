@@ -105,6 +105,11 @@ def test_arithmetic() -> None:
     assert f.add("1", 2) is None
     assert f.add(True, 1) is None
     assert f.mul(1e308, 10) is None  # overflow to inf is not a number
+    # number("9" * 400) is an int no float can hold: with a float it is no number, no error
+    huge = f.number("9" * 400)
+    assert f.add(huge, 0.5) is None
+    assert f.sub(0.5, huge) is None
+    assert f.add(huge, 1) == huge + 1
     assert f.neg(5) == -5
     assert f.neg("5") is None
 

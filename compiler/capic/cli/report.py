@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -32,17 +32,23 @@ def _parse_now(text: str | None) -> float | None:
     if text is None:
         return None
     value = text.strip()
-    with contextlib.suppress(ValueError):
-        return float(int(value))
+    seconds: float | None = None
+    with contextlib.suppress(ValueError, OverflowError):
+        seconds = float(int(value))
+    if seconds is None:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            _fail(f"--now {text!r}: give unix seconds or an ISO-8601 time (2026-03-03T17:44:53Z)")
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        seconds = parsed.timestamp()
+    # The report prints the clock as a UTC date: it must be one (years 1 to 9999).
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        _fail(f"--now {text!r}: give unix seconds or an ISO-8601 time (2026-03-03T17:44:53Z)")
-    if parsed.tzinfo is None:
-        from datetime import UTC
-
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+        datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, ValueError, OSError):
+        _fail(f"--now {text!r}: not a time between the years 1 and 9999 (UTC)")
+    return seconds
 
 
 def _write(output: str, text: str) -> None:

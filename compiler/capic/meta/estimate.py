@@ -71,6 +71,17 @@ def _total() -> float:
     return sum(w for _, w in weights())
 
 
+@functools.cache
+def _groups() -> tuple[tuple[str, float, tuple[str, ...]], ...]:
+    """:func:`weights` with the keys of each group, split once (not per estimated event)."""
+    return tuple((name, weight, tuple(name.split("+"))) for name, weight in weights())
+
+
+@functools.cache
+def _ipv4_factor() -> float:
+    return catalog.match_ipv4_factor()
+
+
 def score_range(score: float) -> tuple[float, float]:
     """The range shown around ``score``, clamped to 0-10, one decimal."""
     return round(max(0.0, score - SPREAD), 1), round(min(10.0, score + SPREAD), 1)
@@ -88,9 +99,9 @@ def estimate(keys: Iterable[str], *, ipv4: bool = False) -> Estimate:
     total = _total()
     score = 0.0
     gains: list[tuple[str, float]] = []
-    for name, weight in weights():
-        if all(part in present for part in name.split("+")):
-            factor = catalog.match_ipv4_factor() if ipv4 and name == "client_ip_address" else 1.0
+    for name, weight, parts in _groups():
+        if all(part in present for part in parts):
+            factor = _ipv4_factor() if ipv4 and name == "client_ip_address" else 1.0
             score += weight * factor
         else:
             gains.append((name, 10 * weight / total))

@@ -34,6 +34,11 @@ def _int(value: Any) -> int | None:
     return value if type(value) is int else None
 
 
+def _objects(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of a list Meta gave (a field of another shape: none)."""
+    return [e for e in value if isinstance(e, Mapping)] if isinstance(value, list) else []
+
+
 @dataclass(frozen=True, slots=True)
 class KeyFeedback:
     identifier: str
@@ -108,8 +113,8 @@ def _row(row: Mapping[str, Any]) -> EventVerdict | None:
         return None
     quality = row.get("event_match_quality")
     quality = quality if isinstance(quality, Mapping) else {}
-    keys = [_key(e) for e in quality.get("match_key_feedback") or () if isinstance(e, Mapping)]
-    diags = [_diagnostic(e) for e in quality.get("diagnostics") or () if isinstance(e, Mapping)]
+    keys = [_key(e) for e in _objects(quality.get("match_key_feedback"))]
+    diags = [_diagnostic(e) for e in _objects(quality.get("diagnostics"))]
     known = {"event_name", "event_match_quality", "event_coverage", "dedup_key_feedback"}
     known |= {"dedupe_key_feedback", "data_freshness"}
     return EventVerdict(

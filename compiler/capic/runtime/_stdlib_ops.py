@@ -223,13 +223,19 @@ def _arith(result: Any) -> Any:
 
 def add(a: Any, b: Any) -> Any:
     if _is_number(a) and _is_number(b):
-        return _arith(a + b)
+        try:
+            return _arith(a + b)
+        except OverflowError:  # an integer too large for a float, with a float
+            return None
     return None
 
 
 def sub(a: Any, b: Any) -> Any:
     if _is_number(a) and _is_number(b):
-        return _arith(a - b)
+        try:
+            return _arith(a - b)
+        except OverflowError:  # an integer too large for a float, with a float
+            return None
     return None
 
 

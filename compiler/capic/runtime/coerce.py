@@ -214,7 +214,10 @@ def to_event_time(v: object) -> int | None:
     text = v.strip()
     number = _parse_number_text(text) if text[:1].isdigit() else None
     if number is not None:
-        return _epoch_seconds(float(number))
+        try:
+            return _epoch_seconds(float(number))
+        except OverflowError:  # an integer of more than 308 digits
+            return None
     if not text or len(text) > 64:
         return None
     try:

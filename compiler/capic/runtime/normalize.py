@@ -29,7 +29,7 @@ from typing import Final, NamedTuple
 from capic.meta import catalog
 from capic.runtime import _dates, _phone
 from capic.runtime._phone_key import PhoneNormalizer, phone_normalizer
-from capic.runtime._raw_values import _HEX64, as_text, is_sha256
+from capic.runtime._raw_values import as_text, is_sha256
 from capic.runtime._table_keys import norm_country, norm_gender, norm_state
 from capic.runtime._text import INVISIBLE, WHITESPACE, clean_text
 
@@ -196,7 +196,7 @@ def normalize(
     text = text.strip(_WS)
     if not text:
         return None
-    if len(text) == 64 and _HEX64.fullmatch(text):
+    if is_sha256(text):
         return text.lower()
     if key == "ph":
         phone: PhoneNormalizer = normalizer  # type: ignore[assignment]

@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from capic.meta import catalog
 from capic.runtime.coerce import OUT_OF_RANGE
-from capic.runtime.limits import Limits, limits
+from capic.runtime.limits import limits
 from capic.runtime.metapolicy import APPEND_ATTRIBUTION, MetaPolicy, check_meta, default_policy
 
 __all__ = [
@@ -166,15 +166,16 @@ def _old_event(event: dict[str, Any], t: int, now: float, policy: MetaPolicy | N
     return f"physical_store event_time older than {pol.physical_store_window_days} days"
 
 
-_LIMITS: Limits | None = None
+_LIMITS: Final = limits()
+#: Values that count as "not given" for a key an action source requires (built once, not per
+#: event: a tuple literal holding ``[]`` or ``{}`` is rebuilt on every evaluation).
+_ABSENT: Final[tuple[object, ...]] = (None, "", [], {})
+_ABSENT_USER: Final[tuple[object, ...]] = (None, "", [])
 
 
 def validate_values(event: dict[str, Any]) -> str | None:
     """The checks of :mod:`capic.runtime.limits` (part of :func:`validate_event`)."""
-    global _LIMITS
     lim = _LIMITS
-    if lim is None:
-        lim = _LIMITS = limits()
     for key, longest in lim.string_lengths:
         value = event.get(key)
         if type(value) is str and len(value) > longest:
@@ -183,11 +184,11 @@ def validate_values(event: dict[str, Any]) -> str | None:
     if by_source is not None:
         top, user_keys = by_source
         for key in top:
-            if event.get(key) in (None, "", [], {}):
+            if event.get(key) in _ABSENT:
                 return f"{event['action_source']} event without {key}"
         user = event.get("user_data")
         for key in user_keys:
-            if type(user) is not dict or user.get(key) in (None, "", []):
+            if type(user) is not dict or user.get(key) in _ABSENT_USER:
                 return f"{event['action_source']} event without {key}"
     custom = event.get("custom_data")
     required = lim.required_custom.get(event.get("event_name"))  # type: ignore[arg-type]

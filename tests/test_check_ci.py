@@ -169,6 +169,17 @@ def test_a_broken_configuration_file_is_c001_and_exit_2(tmp_path: Path, name: st
     assert sarif["invocations"][0]["executionSuccessful"] is False
 
 
+@pytest.mark.parametrize("name", ["pyproject.toml", "capic.toml"])
+def test_a_configuration_nested_too_deeply_is_c001_not_an_internal_error(
+    tmp_path: Path, name: str
+) -> None:
+    root = project(tmp_path / "p", {"a.capi": PIXEL + GOOD_RULE})
+    (root / name).write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
+    code, out, err = run(str(root), "--output-format", "concise")
+    assert code == 2 and "internal error" not in out + err
+    assert "C001 error:" in out and "nested too deeply" in out
+
+
 def test_a_broken_pyproject_above_the_project_is_reported_too(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / "pyproject.toml").write_text("[tool.capic\n")

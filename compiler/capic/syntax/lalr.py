@@ -11,9 +11,11 @@ from lark import Lark, Token
 from lark import lexer as lark_lexer
 from lark.exceptions import UnexpectedInput, UnexpectedToken
 
+from capic import limits
 from capic.diagnostics import Span
 from capic.resources import grammar_text
 from capic.syntax import ast
+from capic.syntax.errors import SyntaxProblem
 from capic.syntax.transform import _Builder
 from capic.syntax.transform_expr import _Context
 
@@ -32,7 +34,7 @@ _ASSIGNS = re.compile(r"(?:\s|#[^\n]*)*=(?!=)")
 class _Parser:
     def __init__(self, strict: bool = False) -> None:
         self.builder = _Builder()
-        callbacks = {"COMMENT": self._on_comment}
+        callbacks = {"COMMENT": self._on_comment, "LPAR": self._on_open, "RPAR": self._on_close}
         lark = None if strict else _from_tables(self.builder, callbacks)
         if lark is not None:
             # Only with the Lark version the tables were generated (and tested) with: the fast
@@ -70,6 +72,19 @@ class _Parser:
         ctx.comments.append(
             ast.Comment(text, Span(ctx.path, line, column, line, column + len(text)))
         )
+        return tok
+
+    def _on_open(self, tok: Token) -> Token:
+        ctx = self.builder.ctx
+        ctx.open_parens += 1
+        if ctx.open_parens > limits.MAX_DEPTH:
+            line, column = int(tok.line or 1), int(tok.column or 1)
+            span = Span(ctx.path, line, column, line, column + 1)
+            raise SyntaxProblem("S030", limits.DEEP_MESSAGE, span, limits.DEEP_HELP)
+        return tok
+
+    def _on_close(self, tok: Token) -> Token:
+        self.builder.ctx.open_parens -= 1
         return tok
 
     def parse(self, text: str, path: str) -> tuple[tuple[Any, ...], list[ast.Comment]]:

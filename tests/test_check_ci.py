@@ -189,6 +189,21 @@ def test_a_broken_pyproject_above_the_project_is_reported_too(tmp_path: Path) ->
     assert code == 2 and out.startswith(f"{tmp_path / 'pyproject.toml'}:1:12: C001 error: ")
 
 
+def test_a_file_name_that_is_not_utf8_is_c003_not_an_internal_error(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", {"a.capi": PIXEL + GOOD_RULE})
+    try:
+        (Path(os.fsdecode(os.fsencode(root) + b"/x\xff.capi"))).write_text("element b = 1\n")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes UTF-8 file names only")
+    for cached in ([], ["--no-cache"], []):  # the second run without it reads the result cache
+        result = CliRunner().invoke(cli, ["check", *cached, str(root), "--output-format", "json"])
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert result.exit_code == 1, result.output
+        (item,) = json.loads(result.stdout)
+        assert item["code"] == "C003" and "file name is not valid UTF-8" in item["message"]
+        assert item["filename"].endswith("x\ufffd.capi")
+
+
 def test_a_missing_path_stays_c002_exit_2(tmp_path: Path) -> None:
     code, out, _ = run(str(tmp_path / "nope.capi"), "--output-format", "json")
     assert code == 2 and [d["code"] for d in json.loads(out)] == ["C002"]

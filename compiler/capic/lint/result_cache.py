@@ -74,17 +74,22 @@ def key(specs: Sequence[ProjectSpec], problems: Sequence[Diagnostic], options: A
     h.update(f"\0today\0{today().isoformat()}".encode())
     h.update(orjson.dumps([d.to_json() for d in problems]))
     for spec in specs:
-        h.update(f"\0root\0{spec.root}\0".encode())
+        h.update(_encoded(f"\0root\0{spec.root}\0"))
         config = spec.config_path
         h.update(_file_digest(config).encode() if config is not None else b"-")
         source = find_config(spec.root)
         if source is not None:
-            h.update(f"\0lint\0{source.path}\0{_file_digest(source.path)}".encode())
+            h.update(_encoded(f"\0lint\0{source.path}\0{_file_digest(source.path)}"))
         for path in spec.files:
-            h.update(f"\0{path}\0{_file_digest(path)}".encode())
+            h.update(_encoded(f"\0{path}\0{_file_digest(path)}"))
         if spec.focus is not None:
-            h.update(f"\0focus\0{sorted(map(str, spec.focus))}".encode())
+            h.update(_encoded(f"\0focus\0{sorted(map(str, spec.focus))}"))
     return h.hexdigest()
+
+
+def _encoded(text: str) -> bytes:
+    """A text with paths in it as bytes: a file name that is not UTF-8 is the bytes it was."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 def _directory(specs: Sequence[ProjectSpec]) -> Path:

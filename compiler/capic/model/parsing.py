@@ -159,6 +159,20 @@ def parse_files(
     for path in files:
         rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
         try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:
+            # Bytes of a file name that are not UTF-8 reach Python as lone surrogates, which
+            # no hash, cache or output format can encode: the file is reported, not read.
+            shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            diags.append(
+                code("C003").diagnostic(
+                    f"{shown}: the file name is not valid UTF-8",
+                    Span.point(shown, 1, 1),
+                    "rename the file",
+                )
+            )
+            continue
+        try:
             given = overlay.get(path)
             raw = given.encode("utf-8") if given is not None else path.read_bytes()
             text = given if given is not None else raw.decode("utf-8-sig")

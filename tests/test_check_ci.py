@@ -204,6 +204,15 @@ def test_a_file_name_that_is_not_utf8_is_c003_not_an_internal_error(tmp_path: Pa
         assert item["filename"].endswith("x\ufffd.capi")
 
 
+def test_standard_input_that_is_not_utf8_is_c003_not_an_internal_error(tmp_path: Path) -> None:
+    # A subprocess: Python's standard input hands the bytes over as lone surrogates.
+    command = [sys.executable, "-m", "capic", "check", "-", "--output-format", "concise"]
+    done = subprocess.run(command, input=b"\xff\xfe\x00element a = 1\n", capture_output=True)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.decode().startswith("-:1:1: C003 error: -: not valid UTF-8 (byte 0)")
+    assert b"internal error" not in done.stderr
+
+
 def test_a_missing_path_stays_c002_exit_2(tmp_path: Path) -> None:
     code, out, _ = run(str(tmp_path / "nope.capi"), "--output-format", "json")
     assert code == 2 and [d["code"] for d in json.loads(out)] == ["C002"]

@@ -174,8 +174,11 @@ def parse_files(
             continue
         try:
             given = overlay.get(path)
-            raw = given.encode("utf-8") if given is not None else path.read_bytes()
-            text = given if given is not None else raw.decode("utf-8-sig")
+            # Standard input that is not UTF-8 arrives with its bytes as lone surrogates.
+            raw = (
+                given.encode("utf-8", "surrogateescape") if given is not None else path.read_bytes()
+            )
+            text = raw.decode("utf-8" if given is not None else "utf-8-sig")
         except OSError as exc:
             diags.append(
                 code("C002").diagnostic(

@@ -169,6 +169,17 @@ def test_a_broken_configuration_file_is_c001_and_exit_2(tmp_path: Path, name: st
     assert sarif["invocations"][0]["executionSuccessful"] is False
 
 
+@pytest.mark.parametrize("name", ["pyproject.toml", "capic.toml"])
+def test_a_configuration_nested_too_deeply_is_c001_not_an_internal_error(
+    tmp_path: Path, name: str
+) -> None:
+    root = project(tmp_path / "p", {"a.capi": PIXEL + GOOD_RULE})
+    (root / name).write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
+    code, out, err = run(str(root), "--output-format", "concise")
+    assert code == 2 and "internal error" not in out + err
+    assert "C001 error:" in out and "nested too deeply" in out
+
+
 def test_a_broken_pyproject_above_the_project_is_reported_too(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / "pyproject.toml").write_text("[tool.capic\n")
@@ -176,6 +187,30 @@ def test_a_broken_pyproject_above_the_project_is_reported_too(tmp_path: Path) ->
     code, out, _ = run("--output-format", "concise", cwd=root)
     # Outside the working directory: shown with its absolute path, like ruff.
     assert code == 2 and out.startswith(f"{tmp_path / 'pyproject.toml'}:1:12: C001 error: ")
+
+
+def test_a_file_name_that_is_not_utf8_is_c003_not_an_internal_error(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", {"a.capi": PIXEL + GOOD_RULE})
+    try:
+        (Path(os.fsdecode(os.fsencode(root) + b"/x\xff.capi"))).write_text("element b = 1\n")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes UTF-8 file names only")
+    for cached in ([], ["--no-cache"], []):  # the second run without it reads the result cache
+        result = CliRunner().invoke(cli, ["check", *cached, str(root), "--output-format", "json"])
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert result.exit_code == 1, result.output
+        (item,) = json.loads(result.stdout)
+        assert item["code"] == "C003" and "file name is not valid UTF-8" in item["message"]
+        assert item["filename"].endswith("x\ufffd.capi")
+
+
+def test_standard_input_that_is_not_utf8_is_c003_not_an_internal_error(tmp_path: Path) -> None:
+    # A subprocess: Python's standard input hands the bytes over as lone surrogates.
+    command = [sys.executable, "-m", "capic", "check", "-", "--output-format", "concise"]
+    done = subprocess.run(command, input=b"\xff\xfe\x00element a = 1\n", capture_output=True)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.decode().startswith("-:1:1: C003 error: -: not valid UTF-8 (byte 0)")
+    assert b"internal error" not in done.stderr
 
 
 def test_a_missing_path_stays_c002_exit_2(tmp_path: Path) -> None:

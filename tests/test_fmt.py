@@ -80,6 +80,26 @@ def test_check_diff_and_write(tmp_path: Path) -> None:
     assert run("--check", cwd=tmp_path)[0] == 0
 
 
+def test_only_the_files_asked_for_are_formatted(tmp_path: Path) -> None:
+    """A file or folder inside a project formats that, not the whole project."""
+    (tmp_path / "capic.toml").write_text('[project]\nname = "p"\n')
+    (tmp_path / "rules").mkdir()
+    messy = [tmp_path / "a.capi", tmp_path / "rules" / "b.capi", tmp_path / "rules" / "c.capi"]
+    for path in messy:
+        path.write_text("element   x=1\n")
+    code, out, _ = run(str(messy[1]))
+    assert code == 0 and out == "1 file reformatted, 0 files already formatted\n"
+    assert [p.read_text() for p in messy] == [
+        "element   x=1\n",
+        "element x = 1\n",
+        "element   x=1\n",
+    ]
+    code, out, _ = run("--check", "rules", cwd=tmp_path)
+    assert code == 1 and out.splitlines()[0] == "Would reformat: rules/c.capi"
+    assert run(cwd=tmp_path / "rules")[0] == 0
+    assert messy[0].read_text() == "element   x=1\n"
+
+
 def test_syntax_errors_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
     broken = tmp_path / "broken.capi"
     broken.write_text("element a = [1 2]\n")

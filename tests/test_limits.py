@@ -79,6 +79,7 @@ def nested(opening: str, inner: str, closing: str, n: int) -> str:
         ("not200", rule("not " * 200 + "event.a"), (2, 8)),
         ("sum200", rule(" + ".join(["event.n"] * 200) + " > 1"), (2, 8)),
         ("objects", "element e = " + nested('{"k": ', "1", "}", 40) + "\n", (1, 13)),
+        ("parens", "element e = " + nested("(", "event.a", ")", 3000) + "\n", (1, 13)),
     ],
 )
 def test_deep_nesting_is_s030_at_its_position(
@@ -101,6 +102,17 @@ def test_s030_names_file_line_and_column_in_the_text_output(tmp_path: Path) -> N
     line = next(x for x in result.output.splitlines() if "S030" in x)
     assert line.split(": ")[0].endswith("r.capi:3:" + line.split(":")[2])
     assert int(line.split(":")[2]) > 12  # inside the expression, past `element e = `
+
+
+def test_deep_parentheses_are_s030_for_fmt_too(tmp_path: Path) -> None:
+    # Parentheses leave no node in the syntax tree; the formatter's tree recursed on them.
+    root = project(tmp_path / "p", rule(nested("(", "event.a", ")", 3000) + ' == "a"'))
+    result = CliRunner().invoke(cli, ["fmt", "--check", str(root / "r.capi")])
+    assert result.exit_code == 2 and not isinstance(result.exception, RecursionError)
+    assert "r.capi:2:" in result.output and "S030 nested more than 64 levels deep" in result.output
+    within = rule(nested("(", "event.a", ")", 64) + ' == "a"')
+    result = CliRunner().invoke(cli, ["fmt", "-"], input=within)
+    assert result.exit_code == 0 and "((event.a))" in result.stdout, result.output
 
 
 @pytest.mark.parametrize(

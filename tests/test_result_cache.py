@@ -131,3 +131,27 @@ def test_a_long_lived_process_keeps_parsed_trees_in_memory(
     (root / "rules" / "a.capi").write_text(GOOD_RULE)
     api.load_project(root)
     assert calls == ["rules/a.capi"]  # only the changed file
+
+
+def test_a_change_to_capics_code_is_a_new_parse(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parse cache keys on capic's code, not only its grammar: the parser's code and the
+    front end's limits decide a parse too (a development checkout changes without a version
+    bump)."""
+    from capic.lint import result_cache
+    from capic.model import parsing
+
+    def parses() -> set[str]:
+        return {p.name for p in (root / ".capic_cache" / "parse").rglob("*") if p.is_file()}
+
+    def check_with(code: str) -> set[str]:
+        monkeypatch.setattr(parsing, "code_fingerprint", lambda: code)
+        monkeypatch.setattr(result_cache, "code_fingerprint", lambda: code)
+        parsing._TREES.clear()  # as a new process
+        run(root, "--output-format", "concise")
+        return parses()
+
+    before = check_with("before")
+    after = check_with("after")
+    assert before and after > before and len(after) == 2 * len(before)

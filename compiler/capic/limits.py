@@ -8,6 +8,8 @@ reaches them, far below where any of them fails:
 - **nesting** (S030): at most :data:`MAX_DEPTH` syntax nodes from the top of a file down to
   the most deeply nested one. A block, a section, an object entry, a call, a list, a `not`
   and every operator of a chain (``a + b + c`` nests ``(a + b) + c``) each count one level.
+  Parentheses leave no node in the syntax tree but do nest in the formatter's: at most
+  :data:`MAX_DEPTH` of them are open at once (checked by the lexer, :mod:`capic.syntax.lalr`).
 - **text** (S031): strings, regexes and names of at most :data:`MAX_TEXT` characters.
 - **numbers** (S032): integers in the signed 64-bit range and finite floats (JSON encoders
   and the Graph API take nothing else).
@@ -126,6 +128,13 @@ def _span_of(node: Any, fallback: Span) -> Span:
 # ----------------------------------------------------------------------------- syntax
 
 
+#: The message and help of S030, from the tree walk here and from the lexer's parenthesis count.
+DEEP_MESSAGE = f"nested more than {MAX_DEPTH} levels deep"
+DEEP_HELP = (
+    "split the expression into elements, or write a long chain of `or` comparisons as `x in [...]`"
+)
+
+
 def check_syntax(tree: Any) -> list[Diagnostic]:
     """S030-S033 for a parsed file (an ``ast.File``). A file with any of them is not passed
     on. This runs on every parse, so the walk is written for speed: one loop, type checks
@@ -146,12 +155,7 @@ def check_syntax(tree: Any) -> list[Diagnostic]:
             if depth > MAX_DEPTH and not deep_reported:
                 deep_reported = True
                 diagnostics.append(
-                    code("S030").diagnostic(
-                        f"nested more than {MAX_DEPTH} levels deep",
-                        _span_of(node, root_span),
-                        "split the expression into elements, or write a long chain of "
-                        "`or` comparisons as `x in [...]`",
-                    )
+                    code("S030").diagnostic(DEEP_MESSAGE, _span_of(node, root_span), DEEP_HELP)
                 )
             below = depth + 1
             for name in _child_fields(node.__class__):

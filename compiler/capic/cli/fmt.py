@@ -9,11 +9,20 @@ import click
 
 
 def _files(paths: list[str]) -> tuple[list[Path], list[str]]:
-    """The rule files the paths name (directories: as `capic check` finds them)."""
+    """The rule files the paths name (directories: as `capic check` finds them). Discovery
+    gives whole projects; only their files at or below a path asked for are formatted."""
     from capic.model.project import discover
 
     specs, problems = discover(paths)
-    files = sorted({f for spec in specs for f in spec.files})
+    asked = [Path(p).resolve() for p in paths]
+    files = sorted(
+        {
+            f
+            for spec in specs
+            for f in spec.files
+            if any(f == a or f.is_relative_to(a) for a in asked)
+        }
+    )
     return files, [p.message for p in problems]
 
 

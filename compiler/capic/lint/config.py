@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -39,6 +37,7 @@ from typing import Any
 
 from capic.diagnostics import Diagnostic, Severity, Span
 from capic.lint.registry import PSEUDO_CODES, all_checks, all_infos, is_frontend
+from capic.model.config import read_toml
 
 CAPIC_TOML = "capic.toml"
 PYPROJECT = "pyproject.toml"
@@ -170,42 +169,6 @@ def default_codes() -> list[str]:
 # ----------------------------------------------------------------------------- discovery
 
 
-#: (path, mtime, size) -> what _read found: discovery and the settings read the same files,
-#: and watch mode and the language server read them again only when they change.
-_READS: dict[tuple[str, int, int], tuple[dict[str, Any] | None, str, str | None, tuple[int, int]]]
-_READS = {}
-
-
-def _read(path: Path) -> tuple[dict[str, Any] | None, str, str | None, tuple[int, int]]:
-    """(data, text, error, (line, column) of the error) of a TOML file."""
-    try:
-        st = path.stat()
-    except OSError as exc:
-        return None, "", f"cannot read {path.name}: {exc.strerror}", (1, 1)
-    key = (str(path), st.st_mtime_ns, st.st_size)
-    hit = _READS.get(key)
-    if hit is None:
-        hit = _READS[key] = _parse_toml(path)
-    return hit
-
-
-def _parse_toml(
-    path: Path,
-) -> tuple[dict[str, Any] | None, str, str | None, tuple[int, int]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return None, "", f"cannot read {path.name}: {exc.strerror}", (1, 1)
-    except UnicodeDecodeError as exc:
-        return None, "", f"cannot read {path.name}: not valid UTF-8 (byte {exc.start})", (1, 1)
-    try:
-        return tomllib.loads(text), text, None, (1, 1)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+), column (\d+)", str(exc))
-        where = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
-        return None, text, f"{path.name} is not valid TOML: {exc}", where
-
-
 def find_config(start: Path) -> ConfigSource | None:
     """The closest lint table at or above ``start`` (see the module docs). A file that cannot
     be read ends the walk with a source whose ``error`` says why."""
@@ -218,7 +181,7 @@ def find_config(start: Path) -> ConfigSource | None:
             candidate = directory / name
             if not candidate.is_file():
                 continue
-            data, text, error, where = _read(candidate)
+            data, text, error, where = read_toml(candidate)
             if data is None:
                 return ConfigSource(candidate, {}, section, text, error, where)
             table: Any = data

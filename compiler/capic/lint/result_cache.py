@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from capic import __version__
 from capic.diagnostics import Diagnostic, Fix, Related, Severity, Span
 from capic.model.discovery import CACHE_DIR  # one home: the project's cache folder
+from capic.model.parsing import code_fingerprint
 
 if TYPE_CHECKING:
     from capic.lint.engine import CheckResult
@@ -56,23 +56,6 @@ class CachedOrigin:
         return shown
 
 
-def _code_fingerprint() -> str:
-    """capic's own files (code, schemas, grammar) by path, size and modification time: a
-    development checkout changes without a version bump."""
-    package = Path(__file__).resolve().parents[1]
-    from capic.resources import data_dir
-
-    h = hashlib.sha256(__version__.encode())
-    for top in (package, data_dir("schemas"), data_dir("grammar")):
-        for dirpath, dirnames, filenames in os.walk(top):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            for name in sorted(filenames):
-                if name.endswith((".py", ".json", ".lark")):
-                    st = os.stat(os.path.join(dirpath, name))
-                    h.update(f"{dirpath}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
-
-
 def _file_digest(path: Path) -> str:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -85,23 +68,28 @@ def key(specs: Sequence[ProjectSpec], problems: Sequence[Diagnostic], options: A
     from capic.lint.config import find_config
     from capic.meta.versions import today
 
-    h = hashlib.sha256(f"capic-results-{_FORMAT}\0{_code_fingerprint()}\0".encode())
+    h = hashlib.sha256(f"capic-results-{_FORMAT}\0{code_fingerprint()}\0".encode())
     h.update(orjson.dumps(options, option=orjson.OPT_SORT_KEYS))
     # The Graph API version checks (M030-M033) compare with the day (--today, the clock).
     h.update(f"\0today\0{today().isoformat()}".encode())
     h.update(orjson.dumps([d.to_json() for d in problems]))
     for spec in specs:
-        h.update(f"\0root\0{spec.root}\0".encode())
+        h.update(_encoded(f"\0root\0{spec.root}\0"))
         config = spec.config_path
         h.update(_file_digest(config).encode() if config is not None else b"-")
         source = find_config(spec.root)
         if source is not None:
-            h.update(f"\0lint\0{source.path}\0{_file_digest(source.path)}".encode())
+            h.update(_encoded(f"\0lint\0{source.path}\0{_file_digest(source.path)}"))
         for path in spec.files:
-            h.update(f"\0{path}\0{_file_digest(path)}".encode())
+            h.update(_encoded(f"\0{path}\0{_file_digest(path)}"))
         if spec.focus is not None:
-            h.update(f"\0focus\0{sorted(map(str, spec.focus))}".encode())
+            h.update(_encoded(f"\0focus\0{sorted(map(str, spec.focus))}"))
     return h.hexdigest()
+
+
+def _encoded(text: str) -> bytes:
+    """A text with paths in it as bytes: a file name that is not UTF-8 is the bytes it was."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 def _directory(specs: Sequence[ProjectSpec]) -> Path:

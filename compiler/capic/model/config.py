@@ -13,7 +13,48 @@ from capic.diagnostics import Diagnostic, Span
 if TYPE_CHECKING:
     from capic.model import ir
 
-__all__ = ["key_span", "load_config"]
+__all__ = ["key_span", "load_config", "read_toml"]
+
+#: What :func:`read_toml` found: (data, text, error, (line, column) of the error).
+TomlRead = tuple[dict[str, Any] | None, str, str | None, tuple[int, int]]
+
+#: (path, mtime, size) -> what read_toml found: the project model, discovery and the lint
+#: settings read the same files, and watch mode and the language server read them again only
+#: when they change.
+_READS: dict[tuple[str, int, int], TomlRead] = {}
+
+
+def read_toml(path: Path) -> TomlRead:
+    """(data, text, error, (line, column) of the error) of a TOML file, read once per version
+    of the file; ``data`` is None when it cannot be read or parsed, and ``error`` says why."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return None, "", f"cannot read {path.name}: {exc.strerror}", (1, 1)
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    hit = _READS.get(key)
+    if hit is None:
+        hit = _READS[key] = _parse_toml(path)
+    return hit
+
+
+def _parse_toml(path: Path) -> TomlRead:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, "", f"cannot read {path.name}: {exc.strerror}", (1, 1)
+    except UnicodeDecodeError as exc:
+        return None, "", f"cannot read {path.name}: not valid UTF-8 (byte {exc.start})", (1, 1)
+    try:
+        return tomllib.loads(text), text, None, (1, 1)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+), column (\d+)", str(exc))
+        where = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
+        return None, text, f"{path.name} is not valid TOML: {exc}", where
+    except RecursionError:
+        # tomllib recurses once per nested array or inline table.
+        return None, text, f"{path.name} is not valid TOML: nested too deeply", (1, 1)
+
 
 _PROJECT_KEYS = {
     "name",
@@ -40,18 +81,11 @@ def load_config(root: Path, config_path: Path | None) -> tuple[ir.ProjectConfig,
     if config_path is None:
         return ir.ProjectConfig(name=root.name or "project"), []
     rel = config_path.name
-    try:
-        text = config_path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as exc:
+    data, text, error, (line, column) = read_toml(config_path)
+    if data is None:
+        help_ = "fix the TOML syntax" if text else None
         return ir.ProjectConfig(name=root.name), [
-            code("C001").diagnostic(f"cannot read {rel}: {exc}", Span.point(rel, 1, 1))
-        ]
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+), column (\d+)", str(exc))
-        span = Span.point(rel, int(m.group(1)), int(m.group(2))) if m else Span.point(rel, 1, 1)
-        return ir.ProjectConfig(name=root.name), [
-            code("C001").diagnostic(f"{rel} is not valid TOML: {exc}", span, "fix the TOML syntax")
+            code("C001").diagnostic(error or rel, Span.point(rel, line, column), help_)
         ]
     diags = _validate_config(data, text, rel)
     project: dict[str, Any] = (

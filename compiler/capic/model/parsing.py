@@ -20,20 +20,32 @@ from capic.codes import code
 from capic.diagnostics import Diagnostic, Span
 from capic.limits import file_too_large
 from capic.model.discovery import CACHE_DIR, Overlay
-from capic.resources import grammar_text
+from capic.resources import data_dir
 from capic.syntax.redact import redact
 
 if TYPE_CHECKING:
     from capic.model import ir
 
-__all__ = ["CACHE_DIR", "PARALLEL_THRESHOLD", "ParseCache", "parse_files"]
+__all__ = ["CACHE_DIR", "PARALLEL_THRESHOLD", "ParseCache", "code_fingerprint", "parse_files"]
 
 #: Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 48
 
 
-def _grammar_fingerprint() -> str:
-    return hashlib.sha256(f"{__version__}\0{grammar_text()}".encode()).hexdigest()[:16]
+def code_fingerprint() -> str:
+    """capic's own files (code, schemas, grammar) by path, size and modification time: a
+    development checkout changes without a version bump. Both caches key on it: a parse
+    depends on the parser's code and the front end's limits, not only on the grammar."""
+    package = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256(__version__.encode())
+    for top in (package, data_dir("schemas"), data_dir("grammar")):
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith((".py", ".json", ".lark")):
+                    st = os.stat(os.path.join(dirpath, name))
+                    h.update(f"{dirpath}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
 
 
 def _parse_one(
@@ -94,7 +106,7 @@ class ParseCache:
     def __init__(self, root: Path, enabled: bool = True) -> None:
         self.dir = root / CACHE_DIR / "parse"
         self.enabled = enabled
-        self.fingerprint = _grammar_fingerprint() if enabled else ""
+        self.fingerprint = code_fingerprint() if enabled else ""
 
     def key(self, rel: str, text: str) -> str:
         h = hashlib.sha256(f"{self.fingerprint}\0{rel}\0".encode())
@@ -147,9 +159,26 @@ def parse_files(
     for path in files:
         rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
         try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:
+            # Bytes of a file name that are not UTF-8 reach Python as lone surrogates, which
+            # no hash, cache or output format can encode: the file is reported, not read.
+            shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            diags.append(
+                code("C003").diagnostic(
+                    f"{shown}: the file name is not valid UTF-8",
+                    Span.point(shown, 1, 1),
+                    "rename the file",
+                )
+            )
+            continue
+        try:
             given = overlay.get(path)
-            raw = given.encode("utf-8") if given is not None else path.read_bytes()
-            text = given if given is not None else raw.decode("utf-8-sig")
+            # Standard input that is not UTF-8 arrives with its bytes as lone surrogates.
+            raw = (
+                given.encode("utf-8", "surrogateescape") if given is not None else path.read_bytes()
+            )
+            text = raw.decode("utf-8" if given is not None else "utf-8-sig")
         except OSError as exc:
             diags.append(
                 code("C002").diagnostic(

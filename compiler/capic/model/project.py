@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from capic.codes import code
 from capic.diagnostics import Diagnostic, Severity
-from capic.model.config import key_span, load_config
+from capic.model.config import key_span, load_config, read_toml
 from capic.model.discovery import (
     CONFIG_NAME,
     STDIN_NAME,
@@ -155,7 +155,7 @@ def _load_spec(
         and config.default_environment not in resolved["environments"]
         and config.path
     ):
-        text = (spec.root / config.path).read_text(encoding="utf-8")
+        text = read_toml(spec.root / config.path)[1]
         diags.append(
             code("R013").diagnostic(
                 f"default_environment {config.default_environment!r} is not declared",

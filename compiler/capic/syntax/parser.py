@@ -22,15 +22,13 @@ from capic import limits
 from capic.diagnostics import Diagnostic, Span
 from capic.syntax import ast
 from capic.syntax.errors import SyntaxProblem, explain_unexpected
-from capic.syntax.lalr import _ASSIGNS as _ASSIGNS
-from capic.syntax.lalr import _SOFT_KEYWORDS as _SOFT_KEYWORDS
 from capic.syntax.lalr import _Parser, build_lark, decode_tables
 from capic.syntax.redact import redact
 from capic.syntax.transform import _Builder as _Builder
 from capic.syntax.transform_expr import OPERATOR_SPELLING
 
-# The ``X as X`` imports re-export private names that the formatter (capic.fmt.tree) and the
-# parser's tests reach by this module's name.
+# The ``X as X`` import re-exports a private name that the parser's tests reach by this
+# module's name.
 
 
 @functools.cache

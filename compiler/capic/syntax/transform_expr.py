@@ -34,6 +34,8 @@ class _Context:
     lines: list[str] = field(default_factory=list)
     #: Indexes of comments with code before them on their line.
     trailing: set[int] = field(default_factory=set)
+    #: Parentheses open at the lexer's position (S030 bounds them, :mod:`capic.limits`).
+    open_parens: int = 0
 
 
 def _decode_string(tok: Token, ctx: _Context) -> str:

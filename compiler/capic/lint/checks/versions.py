@@ -21,6 +21,7 @@ from capic.lint.context import LintContext
 from capic.lint.registry import Check, Option, register
 from capic.meta import versions
 from capic.model import ir
+from capic.model.config import read_toml
 
 _TODAY = Option(
     "string",
@@ -35,10 +36,7 @@ def _config_span(project: ir.Project) -> tuple[str, Span] | None:
     rel = project.config.path
     if rel is None:
         return None
-    try:
-        text = (Path(project.root) / rel).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+    text = read_toml(Path(project.root) / rel)[1]  # already read when the project loaded
     m = re.search(r'^[ \t]*api_version[ \t]*=[ \t]*"([^"\n]*)"', text, re.MULTILINE)
     if m is None:
         return None

@@ -149,6 +149,15 @@ class Diagnostic:
             return ("", 0, 0, self.code)
         return (self.span.file, self.span.line, self.span.column, self.code)
 
+    def one_line(self, shown: str | None = None, *, nowhere: str = "") -> str:
+        """``path:line:col: CODE message`` (``shown`` is the path as the user sees it; a
+        diagnostic without a position starts with ``nowhere`` instead), the form the verbs
+        other than ``check`` print their errors in."""
+        if self.span is None:
+            return f"{nowhere}{self.code} {self.message}"
+        where = shown if shown is not None else self.span.file
+        return f"{where}:{self.span.line}:{self.span.column}: {self.code} {self.message}"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "code": self.code,

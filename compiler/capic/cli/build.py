@@ -99,8 +99,5 @@ def _print_diagnostics(exc: BuildError) -> None:
         return
     load = exc.load
     for d in sorted(exc.diagnostics, key=lambda d: d.sort_key()):
-        where = "capic"
-        if d.span is not None:
-            shown = load.display_path(d.span.file) if load is not None else d.span.file
-            where = f"{shown}:{d.span.line}:{d.span.column}"
-        click.echo(f"{where}: {d.code} {d.message}", err=True)
+        shown = load.display_path(d.span.file) if load is not None and d.span else None
+        click.echo(d.one_line(shown, nowhere="capic: "), err=True)

@@ -62,9 +62,7 @@ def command(project: str, env_name: str | None, output: str) -> None:
     result = checked.results[0]
     errors = [f for f in checked.findings if f.diagnostic.severity >= Severity.ERROR]
     for finding in errors:
-        d = finding.diagnostic
-        where = f"{finding.display_path}:{d.span.line}:{d.span.column}: " if d.span else ""
-        click.echo(f"{where}{d.code} {d.message}", err=True)
+        click.echo(finding.diagnostic.one_line(finding.display_path), err=True)
     if checked.exit_code == 2:
         _fail("not compiled: the configuration has errors (see `capic check`)")
         return

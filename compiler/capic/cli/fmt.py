@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from capic.diagnostics import Diagnostic
 
 
 def _files(paths: list[str]) -> tuple[list[Path], list[str]]:
@@ -33,12 +38,10 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _error(message: str, diagnostics: list[object], shown: str) -> None:
+def _error(message: str, diagnostics: Sequence[Diagnostic], shown: str) -> None:
     click.echo(f"capic fmt: {message}", err=True)
     for d in diagnostics:
-        span = getattr(d, "span", None)
-        where = f"{shown}:{span.line}:{span.column}" if span is not None else shown
-        click.echo(f"  {where}: {getattr(d, 'code', '')} {getattr(d, 'message', '')}", err=True)
+        click.echo(f"  {d.one_line(shown, nowhere=f'{shown}: ')}", err=True)
 
 
 @click.command(name="fmt")

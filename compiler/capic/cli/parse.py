@@ -32,10 +32,8 @@ def command(path: str, output_format: str) -> None:
         sys.exit(2)
     errors = [d for d in result.diagnostics if d.severity >= Severity.ERROR]
     for d in errors:
-        loc = (
-            f"{result.display_path(d.span.file)}:{d.span.line}:{d.span.column}: " if d.span else ""
-        )
-        click.echo(f"{loc}{d.code} {d.message}", err=True)
+        shown = result.display_path(d.span.file) if d.span else None
+        click.echo(d.one_line(shown), err=True)
     if result.project is None or errors:
         sys.exit(1)
     data = result.project.to_json()

@@ -54,10 +54,8 @@ def compile_project(
         fail(str(exc))
     errors = [d for d in result.diagnostics if d.severity >= Severity.ERROR]
     for d in errors:
-        where = (
-            f"{result.display_path(d.span.file)}:{d.span.line}:{d.span.column}: " if d.span else ""
-        )
-        click.echo(f"{where}{d.code} {d.message}", err=True)
+        shown = result.display_path(d.span.file) if d.span else None
+        click.echo(d.one_line(shown), err=True)
     if result.project is None or errors:
         fail(f"the project has {len(errors)} error(s); fix them first (capic check)")
     project = result.project

@@ -135,7 +135,7 @@ def test_inspect_reports_a_tampered_bundle(v1: Path) -> None:
     bad = repack(files, v1.with_name("bad.tar.gz"))
     result = invoke(["inspect", str(bad)])
     assert result.exit_code == 1
-    assert "Verification  FAILED (1 problems)" in result.stdout
+    assert "Verification  FAILED (1 problem)" in result.stdout
     assert "  rules.py: changed" in result.stdout
 
 

@@ -104,7 +104,8 @@ def render_inspect_text(data: dict[str, Any]) -> str:
     if verification["ok"]:
         lines.append(f"Verification  ok ({len(data.get('files', []))} files + manifest)")
     else:
-        lines.append(f"Verification  FAILED ({len(verification['problems'])} problems)")
+        count = len(verification["problems"])
+        lines.append(f"Verification  FAILED ({count} problem{'' if count == 1 else 's'})")
         lines += [f"  {p}" for p in verification["problems"]]
     if "project" not in data:
         return "\n".join(lines) + "\n"

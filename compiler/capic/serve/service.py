@@ -29,7 +29,6 @@ import uvicorn
 
 from capic.serve.accesslog import AccessLog
 from capic.serve.app import admin_app, public_app
-from capic.serve.commit import LoopCommitter
 from capic.serve.config import ServeConfig
 from capic.serve.enhance import EnhancementStore, SqliteEnhancementStore
 from capic.serve.limits import RateLimiter
@@ -263,7 +262,6 @@ def run(config: ServeConfig, source: RuleSource) -> int:
             metrics=metrics,
             access=AccessLog(config.access_log),
             limiter=RateLimiter(config.limits.rate, config.limits.burst),
-            loop_committer=LoopCommitter(committer),
             degraded=degraded,
         )
         engine.start()

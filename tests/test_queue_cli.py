@@ -104,6 +104,19 @@ def test_persistence_and_partitions_are_checked_at_start(tmp_path: Path) -> None
         other = capic(*args, "--partitions", "6")
         assert other.returncode == 2
         assert "has 4 partitions, not 6" in other.stderr
+        # A registry field something else wrote: one line, for a backfill too.
+        redis.client().hset("capic:queues", "serve-shop:production", "four")
+        events = tmp_path / "none.jsonl"
+        events.write_bytes(b"")
+        backfill = capic(
+            "run", str(SHOP), "--env", "production", "--events", str(events),
+            "--queue", redis.url, "--partitions", "4", "--outbox", str(tmp_path / "o.sqlite"),
+        )  # fmt: skip
+        assert backfill.returncode == 2, backfill.stderr
+        # (the persistence warnings of this server come first)
+        last = backfill.stderr.strip().splitlines()[-1]
+        assert "Traceback" not in backfill.stderr
+        assert last.startswith("capic run: ") and "with 'four', not a partition count" in last
     with redis_server(tmp_path, fsync="always") as redis:
         svc = node(tmp_path, "strict", [*serve_args(bundle, redis.url), "--queue-strict"]).start()
         svc.stop()

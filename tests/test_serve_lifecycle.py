@@ -92,6 +92,17 @@ def test_insecure_no_auth_and_the_capic_ingest_token_fallback(tmp_path: Path) ->
     assert (tmp_path / "b.sqlite").exists()
 
 
+def test_the_default_outbox_folder_is_kept_out_of_git(tmp_path: Path) -> None:
+    # As capic run does: undelivered (hashed) events never end up committed by accident.
+    bundle = build_bundle(tmp_path)
+    args = ["--bundle", str(bundle), "--endpoint", "http://127.0.0.1:9", "--drain-timeout", "0"]
+    with service(tmp_path, args) as svc:
+        assert svc.post("/v1/events", purchase(1)).status_code == 202
+    folder = tmp_path / ".capic_outbox"
+    assert (folder / "serve-default.sqlite").exists()
+    assert (folder / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
 def test_a_second_process_on_the_same_outbox_is_refused(tmp_path: Path) -> None:
     bundle = build_bundle(tmp_path)
     outbox = tmp_path / "shared.sqlite"

@@ -113,7 +113,8 @@ def status(url: str, only: tuple[str, ...], group: str | None, output_format: st
         length = sum(p["length"] for p in q["partitions"])
         click.echo(
             f"{q['queue']}: {_plural(length, 'event')} queued in "
-            f"{_plural(len(q['partitions']), 'partition')}, {_plural(q['dead_letters'], 'dead letter')}"
+            f"{_plural(len(q['partitions']), 'partition')}, "
+            f"{_plural(q['dead_letters'], 'dead letter')}"
         )
         for part in q["partitions"]:
             groups = part["groups"] or [{"name": "-", "lag": None, "pending": 0, "consumers": []}]

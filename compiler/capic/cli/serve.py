@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -23,7 +24,7 @@ from capic.cli.options import (
 from capic.cli.options import env_option as _opt
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"capic serve: {message}", err=True)
     sys.exit(2)
 

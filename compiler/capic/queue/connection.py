@@ -15,10 +15,11 @@ becomes a :class:`~capic.runtime.delivery.queue.QueueError`:
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from capic.runtime.delivery.queue import QueueError, QueueFull
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["QueueURL", "QueueUnavailable", "connect", "display", "redis_errors"]
 
 _SCHEMES = ("redis", "rediss", "unix")
+_QUERY_PASSWORD = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
 _EXTRA_HINT = "Redis queues need the queue extra: pip install 'capic[queue]'"
 
 T = TypeVar("T")
@@ -38,18 +40,21 @@ class QueueUnavailable(QueueError):
 
 
 def display(url: str) -> str:
-    """The URL without its password (for messages and logs)."""
+    """The URL without its password (for messages and logs): the one in the user part and a
+    ``password=`` query parameter (redis-py reads both). Works on the text, so a URL whose
+    port does not parse is still shown, masked."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unreadable URL>"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, ""))
+    user, at, host = parts.netloc.rpartition("@")
+    if at and ":" in user:
+        user = user.split(":", 1)[0] + ":***"
+    shown = url.replace(parts.netloc, f"{user}{at}{host}", 1) if parts.netloc else url
+    if parts.query:
+        query = _QUERY_PASSWORD.sub(r"\1***", parts.query)
+        shown = shown.replace(f"?{parts.query}", f"?{query}", 1)
+    return shown
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,8 +52,9 @@ class RedisConsumer:
     the default wait of a released entry. ``max_deliveries``: an entry Redis handed out more
     often than that (to consumers that stopped or died while holding it: a poison event, or a
     crash loop) goes to the dead-letter stream instead; releases after failed requests do not
-    count, so a long Meta outage never dead-letters anything. ``log`` gets one line when Redis goes away and one
-    when it is back. Thread-safe: the engine leases from one thread and acks from others.
+    count, so a long Meta outage never dead-letters anything. ``log`` gets one line when
+    Redis goes away and one when it is back. Thread-safe: the engine leases from one thread
+    and acks from others.
     """
 
     def __init__(
@@ -246,8 +247,9 @@ class RedisConsumer:
             self.dead_letter(
                 worn,
                 DeadLetterReason(
-                    f"handed out more than {self.max_deliveries} times to workers that stopped before delivering it (a poison event, or workers "
-                    "killed while delivering); given up"
+                    f"handed out more than {self.max_deliveries} times to workers that "
+                    "stopped before delivering it (a poison event, or workers killed while "
+                    "delivering); given up"
                 ),
             )
         return out

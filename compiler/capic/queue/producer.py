@@ -36,7 +36,15 @@ def register(client: redis.Redis, namespace: Namespace, where: str) -> None:
     with redis_errors(where):
         client.hsetnx(REGISTRY, namespace.name, str(namespace.partitions))
         stored = client.hget(REGISTRY, namespace.name)
-    if stored is not None and int(stored) != namespace.partitions:
+    if stored is None:
+        return
+    if not stored.isdigit():  # written by something else: the partitions are unknown
+        text = stored.decode(errors="replace") if isinstance(stored, bytes) else str(stored)
+        raise QueueError(
+            f"the queue {namespace.name} on {where} is registered in {REGISTRY} with "
+            f"{text[:40]!r}, not a partition count: fix or delete that field"
+        )
+    if int(stored) != namespace.partitions:
         raise QueueError(
             f"the queue {namespace.name} on {where} has {int(stored)} partitions, not "
             f"{namespace.partitions}: give every node the same --partitions (or a new project "

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from capic.metrics import ScrapeCollector
 from capic.queue.checks import check_persistence, read_persistence
 from capic.queue.connection import QueueUnavailable, QueueURL, call, connect
 from capic.queue.enhance import RedisEnhancementStore
@@ -141,14 +142,11 @@ def enhancement_stores(url_text: str) -> Callable[[str], RedisEnhancementStore]:
     return make
 
 
-class _Collector:
+class _Collector(ScrapeCollector):
     """The queue's counters, read when Prometheus scrapes (nothing on the request path)."""
 
     def __init__(self, side: QueueSide) -> None:
         self.side = side
-
-    def describe(self) -> Iterator[Any]:
-        return iter(())
 
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily

@@ -161,7 +161,7 @@ class Handlers:
                 elif active.consents(inp.event, inp.request):
                     items.extend(self._enhance(active, outcome.items))
                 else:
-                    m.consent_refusals.labels("enhancement").inc()
+                    m.child(m.consent_refusals, "enhancement").inc()
                     items.extend(outcome.items)
             elif outcome.status == "unmatched":
                 unmatched += 1
@@ -269,20 +269,19 @@ class Handlers:
                 "referrer": hit.referrer,
             }
             set_cookie: list[str] = []
+            m = self.state.metrics
             if active.cookies is not None and not active.consents(hit.event, context):
-                self.state.metrics.consent_refusals.labels("cookies").inc()
+                m.child(m.consent_refusals, "cookies").inc()
             elif active.cookies is not None:
                 jar = active.cookies.apply(
                     cookies, hit.url, request.headers.get("host"), int(time.time() * 1000)
                 )
                 context["cookies"], set_cookie = jar.cookies, jar.set_cookie
-                m = self.state.metrics
-                m.cookies.labels("_fbp", "created" if jar.created_fbp else "refreshed").inc()
+                m.child(m.cookies, "_fbp", "created" if jar.created_fbp else "refreshed").inc()
                 if jar.new_fbc:
-                    m.cookies.labels("_fbc", "created").inc()
+                    m.child(m.cookies, "_fbc", "created").inc()
             answer, items = self._process(active, [Input(0, hit.event, context)])
             await self._commit(items)
-            m = self.state.metrics
             for outcome in ("accepted", "unmatched", "rejected"):
                 if answer[outcome]:
                     m.child(m.events, outcome).inc(answer[outcome])

@@ -29,7 +29,6 @@ import uvicorn
 
 from capic.serve.accesslog import AccessLog
 from capic.serve.app import admin_app, public_app
-from capic.serve.commit import LoopCommitter
 from capic.serve.config import ServeConfig
 from capic.serve.enhance import EnhancementStore, SqliteEnhancementStore
 from capic.serve.limits import RateLimiter
@@ -157,6 +156,7 @@ def run(config: ServeConfig, source: RuleSource) -> int:
     from capic.runtime.delivery.outbox import Outbox
     from capic.runtime.delivery.queue import QueueError
     from capic.runtime.delivery.transport import DEFAULT_BASE_URL
+    from capic.runtime.run_config import prepare_outbox_dir
 
     # The loop thread is busy with requests while the commit and delivery threads wait for the
     # GIL; the default 5 ms switch interval would make every commit wait that long.
@@ -166,7 +166,7 @@ def run(config: ServeConfig, source: RuleSource) -> int:
         public_sock = stack.enter_context(listen(config.host, config.port))
         admin_sock = stack.enter_context(listen(config.admin_host, config.admin_port))
         try:
-            config.outbox.parent.mkdir(parents=True, exist_ok=True)
+            prepare_outbox_dir(config.outbox)  # a .capic_outbox folder gets its .gitignore
             outbox = Outbox(
                 config.outbox,
                 max_pending=config.limits.max_backlog,
@@ -262,7 +262,6 @@ def run(config: ServeConfig, source: RuleSource) -> int:
             metrics=metrics,
             access=AccessLog(config.access_log),
             limiter=RateLimiter(config.limits.rate, config.limits.burst),
-            loop_committer=LoopCommitter(committer),
             degraded=degraded,
         )
         engine.start()

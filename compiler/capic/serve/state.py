@@ -143,13 +143,17 @@ class ServiceState:
     metrics: Metrics
     access: AccessLog
     limiter: RateLimiter
-    loop_committer: LoopCommitter
     draining: bool = False
     #: The last outbox failure (cleared by the next successful commit).
     outbox_problem: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     #: Why the service is degraded but ready (Redis away: events spill to the outbox).
     degraded: Callable[[], list[str]] = lambda: []
+    #: The request handlers' way to ``committer``: one submission per event-loop turn.
+    loop_committer: LoopCommitter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loop_committer = LoopCommitter(self.committer)
 
     def readiness_problems(self) -> list[str]:
         problems = []

@@ -13,9 +13,9 @@ never runs on the caller's thread (or event loop):
 finishes or abandons what is in flight by the deadline and leaves the rest queued (SIGTERM).
 Deadlines are seconds from the call; None waits as long as it takes. A destination whose
 retries ran out rests for ``cooldown`` seconds, at least one (its events are released to the
-queue with that delay). When Meta rejects the credentials (190, a bad ``appsecret_proof``) or a token cannot be
-resolved, delivery stops: :attr:`DeliveryEngine.stopped_reason` says why, everything stays
-queued, and ``serve`` fails ``/readyz``.
+queue with that delay). When Meta rejects the credentials (190, a bad ``appsecret_proof``)
+or a token cannot be resolved, delivery stops: :attr:`DeliveryEngine.stopped_reason` says
+why, everything stays queued, and ``serve`` fails ``/readyz``.
 """
 
 from __future__ import annotations

@@ -283,7 +283,7 @@ def command(
     if (problem := endpoint_problem(endpoint)) is not None:
         _fail(problem)
     try:
-        from capic.runtime.run_config import OUTBOX_DIR
+        from capic.cli.run_setup import default_outbox
         from capic.serve.config import Limits, ServeConfig
         from capic.serve.context import TrustedProxies
         from capic.serve.rules import BundleSource, ProjectSource
@@ -295,11 +295,8 @@ def command(
     except ValueError as exc:
         _fail(str(exc))
     root = Path(project) if project is not None and Path(project).is_dir() else Path.cwd()
-    outbox = (
-        Path(outbox_path)
-        if outbox_path
-        else root / OUTBOX_DIR / f"serve-{env_name or 'default'}.sqlite"
-    )
+    # serve-<environment>.sqlite, the environment made safe for a file name as capic run does.
+    outbox = Path(outbox_path) if outbox_path else default_outbox(root, "serve", env_name)
     config = ServeConfig(
         host=host,
         port=port,
